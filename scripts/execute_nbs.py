@@ -1,0 +1,98 @@
+#!/usr/bin/env python
+"""Execute notebooks in place so that the docs (scripts/build_docs.py) show fresh outputs, then `nbdev_clean` them.
+
+Uses execnb's `CaptureShell`, the same machinery `nbdev_test` uses. Cells flagged with a `tst_flags` flag from
+settings.ini (`slow`, `gpu`) are skipped unless named with `--flags`; a skipped cell keeps whatever outputs it had (e.g.
+from an earlier run on the GPU machine). Cells with `#| eval: false` are never run. Stops at the first notebook that
+fails (the failing notebook is left untouched) unless `--keep-going`.
+
+    .venv/bin/python scripts/execute_nbs.py                       # every notebook in nbs/
+    .venv/bin/python scripts/execute_nbs.py nbs/index.ipynb       # some notebooks
+    .venv/bin/python scripts/execute_nbs.py --flags "slow gpu"    # also the flagged cells
+    .venv/bin/python scripts/execute_nbs.py --dest /tmp/x nbs/01_bands.ipynb   # write executed copies elsewhere
+"""
+import argparse, os, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def notebooks(paths):
+    "The notebooks named in `paths` (files or folders), or every notebook in nbs/ (nbdev's own listing)."
+    from nbdev.doclinks import nbglob
+    if not paths: return sorted(Path(p) for p in nbglob(str(ROOT/'nbs')))
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir(): out += sorted(Path(o) for o in nbglob(str(p)))
+        elif p.suffix == '.ipynb' and p.exists(): out.append(p)
+        else: sys.exit(f"execute_nbs: {p} is not a notebook or a folder")
+    return out
+
+
+def execute_nb(fn: Path, flags=(), dest: Path = None, timeout=None):
+    "Run every code cell of `fn` (except skipped ones) in a fresh `CaptureShell`; write it to `dest` (default: in place)."
+    from execnb.nbio import read_nb, write_nb
+    from execnb.shell import CaptureShell
+    from fastcore.xtras import working_directory
+    from nbdev.config import get_config
+    from nbdev.process import extract_directives
+    skip = set(get_config().tst_flags.split()) - set(flags)
+    nb = read_nb(fn)
+
+    def _skip(cell):
+        if cell.cell_type != 'code' or not cell.source.strip(): return True
+        if 'nbdev_export' + '(' in cell.source: return True
+        d = extract_directives(cell, remove=False)
+        if d.get('eval:', [''])[0].lower() == 'false': return True
+        if skip & d.keys(): return True
+        cell.outputs, cell.execution_count = [], None    # a cell that now prints nothing must not keep stale output
+        return False
+
+    for i, c in enumerate(nb.cells): c.idx_ = i
+    k = CaptureShell(fn, timeout=timeout)
+    with working_directory(fn.parent):
+        k.run_all(nb, exc_stop=True, preproc=_skip)
+    dest = Path(dest) if dest else fn
+    write_nb(nb, dest)
+    return dest
+
+
+def clean(fn: Path):
+    "nbdev's own cleaning (metadata, ids, execution counts) so that notebooks diff cleanly."
+    from nbdev.clean import nbdev_clean
+    nbdev_clean.__wrapped__(fname=str(fn))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('paths', nargs='*', help='notebooks or folders (default: nbs/)')
+    ap.add_argument('--flags', default=os.environ.get('SATTXT_TEST_FLAGS', ''),
+                    help='space separated tst_flags to run too (slow, gpu); default $SATTXT_TEST_FLAGS')
+    ap.add_argument('--dest', help='write executed copies into this folder instead of in place')
+    ap.add_argument('--timeout', type=int, default=None, help='per-cell timeout in seconds')
+    ap.add_argument('--keep-going', action='store_true', help='carry on after a failing notebook')
+    a = ap.parse_args(argv)
+    os.chdir(ROOT)
+    os.environ.setdefault('HF_HUB_OFFLINE', '1'); os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+    os.environ.setdefault('MPLBACKEND', 'Agg'); os.environ['IN_TEST'] = '1'
+    flags = a.flags.split()
+    nbs = notebooks(a.paths)
+    if a.dest: Path(a.dest).mkdir(parents=True, exist_ok=True)
+    failed, t_all = [], time.time()
+    for fn in nbs:
+        t0 = time.time()
+        try:
+            out = execute_nb(fn.resolve(), flags, Path(a.dest)/fn.name if a.dest else None, a.timeout)
+            clean(out)
+            print(f"{fn.name:40s} ok      {time.time()-t0:7.1f}s", flush=True)
+        except BaseException as e:
+            if isinstance(e, KeyboardInterrupt): raise
+            print(f"{fn.name:40s} FAILED  {time.time()-t0:7.1f}s  {type(e).__name__}: {str(e)[:2000]}", flush=True)
+            failed.append(fn.name)
+            if not a.keep_going: break
+    print(f"executed {len(nbs)} notebook(s) in {time.time()-t_all:.1f}s (flags run: {flags or 'none'})"
+          + (f"; FAILED: {failed}" if failed else ''))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__': sys.exit(main())
