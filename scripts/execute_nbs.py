@@ -4,14 +4,15 @@
 Uses execnb's `CaptureShell`, the same machinery `nbdev_test` uses. Cells flagged with a `tst_flags` flag from
 settings.ini (`slow`, `gpu`) are skipped unless named with `--flags`; a skipped cell keeps whatever outputs it had (e.g.
 from an earlier run on the GPU machine). Cells with `#| eval: false` are never run. Stops at the first notebook that
-fails (the failing notebook is left untouched) unless `--keep-going`.
+fails (the failing notebook is left untouched) unless `--keep-going`. Each notebook runs in its own Python process (as in
+the tests), so notebooks cannot leak state into each other (open LMDB environments, loaded models, seeds).
 
     .venv/bin/python scripts/execute_nbs.py                       # every notebook in nbs/
     .venv/bin/python scripts/execute_nbs.py nbs/index.ipynb       # some notebooks
     .venv/bin/python scripts/execute_nbs.py --flags "slow gpu"    # also the flagged cells
     .venv/bin/python scripts/execute_nbs.py --dest /tmp/x nbs/01_bands.ipynb   # write executed copies elsewhere
 """
-import argparse, os, sys, time
+import argparse, os, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,13 +82,15 @@ def main(argv=None):
     failed, t_all = [], time.time()
     for fn in nbs:
         t0 = time.time()
-        try:
-            out = execute_nb(fn.resolve(), flags, Path(a.dest)/fn.name if a.dest else None, a.timeout)
-            clean(out)
-            print(f"{fn.name:40s} ok      {time.time()-t0:7.1f}s", flush=True)
-        except BaseException as e:
-            if isinstance(e, KeyboardInterrupt): raise
-            print(f"{fn.name:40s} FAILED  {time.time()-t0:7.1f}s  {type(e).__name__}: {str(e)[:2000]}", flush=True)
+        dest = Path(a.dest)/fn.name if a.dest else None
+        code = ("import sys; sys.path.insert(0, %r); import execute_nbs as e; from pathlib import Path; "
+                "out = e.execute_nb(Path(%r), %r, %s, %r); e.clean(out)") % (
+                    str(ROOT/'scripts'), str(fn.resolve()), flags, repr(str(dest)) if dest else None, a.timeout)
+        r = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True)
+        if r.returncode == 0: print(f"{fn.name:40s} ok      {time.time()-t0:7.1f}s", flush=True)
+        else:
+            err = (r.stderr.strip().splitlines() or ['?'])[-1]
+            print(f"{fn.name:40s} FAILED  {time.time()-t0:7.1f}s  {err[:2000]}", flush=True)
             failed.append(fn.name)
             if not a.keep_going: break
     print(f"executed {len(nbs)} notebook(s) in {time.time()-t_all:.1f}s (flags run: {flags or 'none'})"
