@@ -21,8 +21,8 @@ from .core import DataError, SattxtError, env_info, artefact_dir, default_device
 
 # %% auto #0
 __all__ = ['SRDLoss', 'module_fingerprint', 'TeacherTargetCache', 'random_boxes', 'multi_crop', 'MultiViewModel', 'DistillConfig',
-           'DistillCallback', 'PairCheck', 'NaNGuard', 'DistillCheckpoint', 'distill_learner', 'TargetLookup',
-           'cached_target_dls']
+           'DistillCallback', 'PairCheck', 'NaNGuard', 'DistillCheckpoint', 'distill_learner', 'apply_precision',
+           'TargetLookup', 'cached_target_dls']
 
 # %% ../nbs/13_distill.ipynb #fb00ca45
 class SRDLoss(nn.Module):
@@ -144,7 +144,7 @@ class MultiViewModel(nn.Module):
             i = j
         return torch.cat(out)
 
-# %% ../nbs/13_distill.ipynb #7c9f23b3
+# %% ../nbs/13_distill.ipynb #949c39cf
 @dataclass
 class DistillConfig:
     "Every stage-1 hyper-parameter in one place (saved with checkpoints and results). Defaults: DINO's where unpublished."
@@ -165,6 +165,11 @@ class DistillConfig:
     bs: int = 32
     seed: int = 0
     check_pairs: bool = True
+    precision: str = 'fp32'          # 'fp32' | 'bf16' | 'fp16': mixed precision on CUDA (fastai's MixedPrecision)
+    compile: bool = False            # torch.compile the student (GPU; compiling on CPU works but rarely pays off)
+    def __post_init__(self):
+        if self.precision not in ('fp32', 'bf16', 'fp16'): raise SattxtError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
+        if not self.tau_t < self.tau_s: raise SattxtError(f"the teacher must be sharper than the student: tau_t={self.tau_t} >= tau_s={self.tau_s}")
     def to_dict(self): return asdict(self)
 
 class DistillCallback(Callback):
@@ -176,8 +181,10 @@ class DistillCallback(Callback):
         if self.teacher is not None: self.teacher.eval().requires_grad_(False).to(self.dls.device)
     def before_batch(self):
         a, b = self.xb[0], (self.xb[1] if len(self.xb) > 1 else self.yb[0])
-        if self.teacher is not None:            # online: (ms, rgb)
-            with torch.no_grad(): z = self.teacher(a.as_subclass(torch.Tensor).float())
+        if self.teacher is not None:            # online: (ms, rgb); the teacher runs in the training precision
+            amp = self.cfg.precision != 'fp32' and a.device.type == 'cuda'
+            with torch.no_grad(), torch.autocast(a.device.type, dtype=torch.bfloat16 if self.cfg.precision == 'bf16' else torch.float16, enabled=amp):
+                z = self.teacher(a.as_subclass(torch.Tensor).float())
             rgb = b
         else: rgb, z = a, b                     # cached: (rgb, z_ms)
         rgb = rgb.as_subclass(torch.Tensor).float()
@@ -230,13 +237,14 @@ class DistillCheckpoint(Callback):
         state = dict(config=self.cfg.to_dict(), seed=self.cfg.seed, epoch=self.epoch, history=self.history, env=env_info(),
                      extra=self.extra, modules={k: m.state_dict() for k, m in self.modules.items()})
         tmp = self.out/'stage1.pt.tmp'; torch.save(state, tmp); tmp.replace(self.out/'stage1.pt')
-        if 'projector' in self.modules:
-            tmp = self.out/'projector.pt.tmp'
-            torch.save(dict(state_dict=self.modules['projector'].state_dict(), config=self.cfg.to_dict(), extra=self.extra), tmp)
-            tmp.replace(self.out/'projector.pt')
+        if 'projector' in self.modules:      # G_v on its own, in the format stage 2 reads (`student.load_projector`)
+            from sattxt_nb.student import Projector, save_projector
+            proj = self.modules['projector']
+            if not isinstance(proj, Projector): raise SattxtError(f"modules['projector'] must be a student.Projector, got {type(proj).__name__}")
+            save_projector(proj, self.out/'projector.pt.tmp'); (self.out/'projector.pt.tmp').replace(self.out/'projector.pt')
         (self.out/'history.json').write_text(json.dumps(dict(config=self.cfg.to_dict(), history=self.history), indent=1))
 
-# %% ../nbs/13_distill.ipynb #f6da2c64
+# %% ../nbs/13_distill.ipynb #4bde1922
 def distill_learner(student: nn.Module, dls, cfg: DistillConfig, out_dim: int, teacher: Optional[nn.Module] = None,
                     red_index: Optional[int] = None, teacher_bands: Optional[int] = None,
                     out_dir: Union[str, Path, None] = None, modules: Optional[dict] = None, cbs=None, **kwargs):
@@ -248,8 +256,20 @@ def distill_learner(student: nn.Module, dls, cfg: DistillConfig, out_dim: int, t
         if red_index is None: raise SattxtError("an online teacher needs `red_index` (position of B04 in the MS bands) for the pair check")
         cbs.append(PairCheck(red_index, teacher_bands))
     if out_dir is not None: cbs.append(DistillCheckpoint(out_dir, cfg, modules or {'student': student}))
-    return Learner(dls, MultiViewModel(student), loss_func=SRDLoss(out_dim, cfg.tau_s, cfg.tau_t, cfg.center_momentum,
-                   cfg.feat_weight, cfg.feat_kind), opt_func=partial(Adam, wd=cfg.wd), lr=cfg.lr, cbs=cbs, **kwargs)
+    model = MultiViewModel(student)
+    if cfg.compile: model.compile()
+    learn = Learner(dls, model, loss_func=SRDLoss(out_dim, cfg.tau_s, cfg.tau_t, cfg.center_momentum,
+                    cfg.feat_weight, cfg.feat_kind), opt_func=partial(Adam, wd=cfg.wd), lr=cfg.lr, cbs=cbs, **kwargs)
+    return apply_precision(learn, cfg.precision)
+
+def apply_precision(learn, precision: str = 'fp32'):
+    "Switch a Learner to bf16/fp16 mixed precision (CUDA only: a clear error elsewhere); 'fp32' leaves it as is."
+    import fastai.callback.fp16   # adds Learner.to_bf16 / to_fp16
+    if precision == 'fp32': return learn
+    dev = getattr(learn.dls, 'device', None)
+    if dev is None or torch.device(dev).type != 'cuda':
+        raise SattxtError(f"precision={precision!r} needs a CUDA device (mixed precision autocasts on CUDA); use 'fp32' on {dev or 'CPU'}")
+    return learn.to_bf16() if precision == 'bf16' else learn.to_fp16()
 
 # %% ../nbs/13_distill.ipynb #a1d0ce2a
 class TargetLookup:

