@@ -21,7 +21,7 @@ from .student import Projector, load_projector, save_projector
 __all__ = ['DEFAULT_TEMPLATES', 'TextProjector', 'clip_loss', 'AlignHead', 'align_loss', 'CaptionFeatures', 'align_dls',
            'align_learner', 'VLM']
 
-# %% ../nbs/16_align.ipynb #c86d28ae
+# %% ../nbs/16_align.ipynb #8c137d5c
 class TextProjector(nn.Module):
     "G_t: LayerNorm -> Linear (no bias, orthogonal init), from the text encoder's width to the shared embedding."
     def __init__(self, in_dim: int, out_dim: int):
@@ -30,6 +30,7 @@ class TextProjector(nn.Module):
         self.norm, self.proj = nn.LayerNorm(in_dim), nn.Linear(in_dim, out_dim, bias=False)
         nn.init.orthogonal_(self.proj.weight)
     def forward(self, x):
+        "Project `(..., in_dim)` text features into the shared space."
         if x.shape[-1] != self.in_dim: raise DataError(f"G_t expects text features of width {self.in_dim}, got {tuple(x.shape)}")
         return self.proj(self.norm(x))
 
@@ -40,7 +41,7 @@ def clip_loss(z_v: torch.Tensor, z_t: torch.Tensor, logit_scale: torch.Tensor) -
     target = torch.arange(len(z_v), device=z_v.device)
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
-# %% ../nbs/16_align.ipynb #8976d6e5
+# %% ../nbs/16_align.ipynb #d217c923
 class AlignHead(nn.Module):
     "The trainable part of stage 2: G_v (from stage 1), G_t and the log temperature (init log(1/0.07), CLIP's)."
     def __init__(self, g_v: Projector, text_dim: int, init_temp: float = 0.07):
@@ -48,9 +49,12 @@ class AlignHead(nn.Module):
         self.g_v, self.g_t = g_v, TextProjector(text_dim, g_v.out_dim)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / init_temp)))
     def forward(self, v, t):
+        "Cached visual features `v` and text features `t` -> (z_v, z_t, log-scale) for `clip_loss`."
         return self.g_v(v), self.g_t(t), self.logit_scale
 
-def align_loss(out, *_): return clip_loss(*out)
+def align_loss(out, *_):
+    "fastai loss wrapper: `clip_loss` on the `AlignHead` output (the batch target, a caption index, is ignored)."
+    return clip_loss(*out)
 
 class CaptionFeatures(torch.utils.data.Dataset):
     "Cached features: `img` (N, Dv) and `txt` (N, K, Dt) = K captions per image; item i -> (img[i], one of its captions)."

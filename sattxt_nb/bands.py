@@ -63,7 +63,7 @@ def reorder(x, source: Sequence[str], target: Sequence[str] = S2_12):
     idx = band_indices(target, source)
     return x[..., idx, :, :]
 
-# %% ../nbs/01_bands.ipynb #27ca1301
+# %% ../nbs/01_bands.ipynb #1ffd457c
 @dataclass
 class BandStats:
     "Per-band mean/std in reflectance units (L1C digital numbers), named by band, carried with every dataset and model."
@@ -107,9 +107,13 @@ class BandStats:
         "Inverse of `normalize`."
         return x * self._shape(x, self.std) + self._shape(x, self.mean)
 
-    def to_json(self) -> str: return json.dumps(asdict(self))
+    def to_json(self) -> str:
+        "Serialise to JSON (bands, mean, std, source), e.g. to store next to a checkpoint."
+        return json.dumps(asdict(self))
     @classmethod
-    def from_json(cls, s: str) -> 'BandStats': return cls(**json.loads(s))
+    def from_json(cls, s: str) -> 'BandStats':
+        "Rebuild from `to_json` output (validated like any `BandStats`)."
+        return cls(**json.loads(s))
 
 # %% ../nbs/01_bands.ipynb #027572d0
 COMPOSITES = {'true_color': ['B04', 'B03', 'B02'], 'false_color': ['B08', 'B04', 'B03'],
