@@ -150,7 +150,7 @@ def run_demo(out: str = 'demo_out', seed: int = 0, sections: Optional[Sequence[s
     (out/'report.md').write_text(_report(summary))
     return summary
 
-# %% ../nbs/08_demo.ipynb #a590cbd8
+# %% ../nbs/08_demo.ipynb #f9cce417
 def _report(s: dict) -> str:
     sec = s['sections']
     rows = [dict(source=r.get('name', k), samples=r.get('n', '-'), classes=r.get('classes', '-'), bands=r.get('bands', '-'),
@@ -170,9 +170,10 @@ def _report(s: dict) -> str:
     r = sec.get('render', {})
     if 'agreement' in r:
         a = r['agreement']
-        flat = {k: v for k, v in a.items() if not isinstance(v, dict)}
+        rows = [dict(channel=ch, **{m: a[ch][m] for m in ('mae', 'rmse', 'r2', 'within2', 'within5')}) for ch in ('R', 'G', 'B', 'all') if ch in a]
         md += ["## MS->RGB rendering vs the official EuroSAT RGB jpgs", "",
-               f"On the {r['n']} embedded twin pairs (8-bit levels):", "", md_table(pd.DataFrame([flat])), ""]
+               f"`render.EUROSAT_RGB_RENDERING` on the {r['n']} embedded twin pairs: MAE/RMSE in 8-bit levels, "
+               "% of pixels within 2 and 5 levels.", "", md_table(pd.DataFrame(rows)), ""]
     for k in [k for k in sec if k not in ('eurosat', 'render')]:
         if 'figs' in sec[k]:
             md += [f"## {sec[k]['name']}", ""] + [f"![{n}]({f})" for n, f in sec[k]['figs'].items()] + [""]
