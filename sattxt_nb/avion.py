@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelValidException
 
 from .core import DataError, SattxtError, env_info, set_seed
-from .prompts import PromptedVLM, insert_tokens, replace_tokens, remove_tokens
+from .prompts import PromptedVLM
 from .align import DEFAULT_TEMPLATES
 from .metrics import zero_shot_top1, harmonic_mean, retrieval_recall
 
@@ -170,26 +170,12 @@ class CachedClassText:
         if not texts: raise DataError("CachedClassText needs at least one class prompt")
         self.student, self.texts, self._prefix = student, texts, None
 
-    def _build(self):
-        te = self.student.text
-        with torch.no_grad():
-            h, st = te.parts.embed(self.texts)
-            for i in range(te.first_layer): h = te.parts.layer(i, h, st)
-        self._prefix = (h.detach(), st)
+    def _build(self): self._prefix = self.student.text.prefix_states(self.texts)
 
     def __call__(self) -> torch.Tensor:
         "L2-normalised class embeddings `(C, D)`, differentiable w.r.t. the text prompts."
         if self._prefix is None: self._build()
-        te, (h, st) = self.student.text, self._prefix
-        inserted = False
-        for i in range(te.first_layer, te.n_blocks):
-            p = te.prompts.at(i)
-            if p is not None:
-                h = replace_tokens(h, p, st['start']) if inserted else insert_tokens(h, p, st['start'])
-                inserted = True
-            h = te.parts.layer(i, h, st)
-        if inserted: h = remove_tokens(h, te.prompts.n, st['start'])
-        t = te.parts.finish(h, st).to(self.student.device)
+        t = self.student.text.forward_from_states(*self._prefix).to(self.student.device)
         return F.normalize(self.student.g_t(t.float()).float(), dim=-1)
 
 # %% ../nbs/21_avion.ipynb #9fb86efc
@@ -272,7 +258,17 @@ def student_embed_dim(student: PromptedVLM) -> int:
 def _as_float_images(x: torch.Tensor) -> torch.Tensor:
     return x.float() / 255. if x.dtype == torch.uint8 else x.float()
 
-class AvionModel(nn.Module):
+class _StudentWrapper(nn.Module):
+    "What the AVION models share: the trainable parameters and student image embeddings (from images or cached prefix tokens)."
+    def trainable_parameters(self, projection: bool = True) -> list:
+        "Prompts + logit scale (+ the projection's weight when it is a learnable map and `projection`)."
+        return self.student.trainable_parameters() + (list(self.proj.parameters()) if projection else [])
+
+    def encode_images(self, x: torch.Tensor) -> torch.Tensor:
+        "Normalised student image embeddings of images or (with `from_prefix`) cached prefix tokens."
+        return self.student.encode_image(x if self.from_prefix else _as_float_images(x), from_prefix=self.from_prefix)
+
+class AvionModel(_StudentWrapper):
     "Prompted student + class prompts + projection + teacher class targets: `forward(x, v_t)` -> the dict `AvionLoss` reads."
     def __init__(self, student: PromptedVLM, classes: Sequence[str], classnames: Optional[Sequence[str]] = None,
                  teacher: Optional[TeacherTargets] = None, template: str = 'a satellite image of {}.',
@@ -294,14 +290,6 @@ class AvionModel(nn.Module):
 
     @property
     def has_teacher(self) -> bool: return self.t_t is not None
-
-    def trainable_parameters(self, projection: bool = True) -> list:
-        "Prompts + logit scale (+ the projection's weight when it is a learnable map and `projection`)."
-        return self.student.trainable_parameters() + (list(self.proj.parameters()) if projection else [])
-
-    def encode_images(self, x: torch.Tensor) -> torch.Tensor:
-        "Normalised student image embeddings of images or (with `from_prefix`) cached prefix tokens."
-        return self.student.encode_image(x if self.from_prefix else _as_float_images(x), from_prefix=self.from_prefix)
 
     def forward(self, x: torch.Tensor, v_t: Optional[torch.Tensor] = None) -> dict:
         "Student logits over the classes and, with a teacher, the distillation inputs (`v_s`, `v_t`, `t_s`, `t_t`, `logits_t`)."
@@ -326,7 +314,7 @@ class AvionModel(nn.Module):
         return (zi @ zt.T).cpu().numpy()
 
 # %% ../nbs/21_avion.ipynb #50d72684
-class AvionRetrievalModel(nn.Module):
+class AvionRetrievalModel(_StudentWrapper):
     "Prompted student on (image, caption) batches: `forward(x, v_t, t_t, cap)` -> B x B logits and the distillation inputs."
     def __init__(self, student: PromptedVLM, captions: Sequence[str], teacher_dim: Optional[int] = None,
                  projection: str = 'auto', from_prefix: bool = True):
@@ -340,14 +328,6 @@ class AvionRetrievalModel(nn.Module):
 
     @property
     def has_teacher(self) -> bool: return self.teacher_dim is not None
-
-    def trainable_parameters(self, projection: bool = True) -> list:
-        "Prompts + logit scale (+ the projection's weight when learnable and `projection`)."
-        return self.student.trainable_parameters() + (list(self.proj.parameters()) if projection else [])
-
-    def encode_images(self, x: torch.Tensor) -> torch.Tensor:
-        "Normalised student image embeddings of images or cached prefix tokens."
-        return self.student.encode_image(x if self.from_prefix else _as_float_images(x), from_prefix=self.from_prefix)
 
     def forward(self, x, v_t=None, t_t=None, cap=None) -> dict:
         "B x B image-caption logits and, with a teacher, `v_s`, `v_t`, `t_s`, `t_t`, `logits_t`."

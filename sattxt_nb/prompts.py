@@ -145,15 +145,8 @@ def _freeze(m: nn.Module) -> nn.Module:
     for p in m.parameters(): p.requires_grad_(False)
     return m.eval()
 
-class PromptedViT(nn.Module):
-    "VPT-deep on a frozen ViT (timm, `RGBStudent` or open_clip): `n_vis` fresh tokens after the prefix tokens before each prompted block."
-    def __init__(self, model: nn.Module, n_vis: int = 8, depth: Optional[int] = None, shallow: bool = False, std: float = 0.02):
-        super().__init__()
-        self.parts = vision_parts(model)
-        self.model = _freeze(model)
-        self.n_blocks = len(self.parts.block_steps)
-        self.prompts = DeepPrompts(n_vis, self.parts.dim, self.n_blocks, depth, shallow, std, what='vision prompts')
-
+class _PromptedTower(nn.Module):
+    "Shared by the prompted towers: a frozen `model`, `n_blocks` blocks and their `DeepPrompts`."
     @property
     def first_layer(self) -> int:
         "Index of the first block that sees prompts (`n_blocks` when there are none)."
@@ -163,6 +156,15 @@ class PromptedViT(nn.Module):
         "Train mode for the prompts; the wrapped model stays in eval mode."
         super().train(mode); self.model.eval()
         return self
+
+class PromptedViT(_PromptedTower):
+    "VPT-deep on a frozen ViT (timm, `RGBStudent` or open_clip): `n_vis` fresh tokens after the prefix tokens before each prompted block."
+    def __init__(self, model: nn.Module, n_vis: int = 8, depth: Optional[int] = None, shallow: bool = False, std: float = 0.02):
+        super().__init__()
+        self.parts = vision_parts(model)
+        self.model = _freeze(model)
+        self.n_blocks = len(self.parts.block_steps)
+        self.prompts = DeepPrompts(n_vis, self.parts.dim, self.n_blocks, depth, shallow, std, what='vision prompts')
 
     def prefix_tokens(self, x: torch.Tensor) -> torch.Tensor:
         "Tokens `(B, L, D)` entering block `first_layer`: the frozen, prompt-free part (computed under `no_grad`)."
@@ -336,7 +338,7 @@ def text_parts(encoder, tokenizer=None):
                       f"sattxt_nb SentenceTextEncoder and LLMTextEncoder")
 
 # %% ../nbs/20_prompts.ipynb #305d9754
-class PromptedTextEncoder(nn.Module):
+class PromptedTextEncoder(_PromptedTower):
     "Deep text prompts on a frozen open_clip CLIP, `SentenceTextEncoder` or `LLMTextEncoder`: `n_txt` tokens after SOT/CLS/BOS."
     def __init__(self, encoder, n_txt: int = 4, depth: Optional[int] = None, shallow: bool = False, tokenizer=None,
                  std: float = 0.02, batch_size: int = 256):
@@ -346,22 +348,17 @@ class PromptedTextEncoder(nn.Module):
         self.n_blocks, self.batch_size = len(self.parts.blocks), batch_size
         self.prompts = DeepPrompts(n_txt, self.parts.dim, self.n_blocks, depth, shallow, std, what='text prompts')
 
-    @property
-    def first_layer(self) -> int:
-        "Index of the first block that sees prompts (`n_blocks` when there are none)."
-        return self.prompts.first_layer if self.prompts.n else self.n_blocks
-
-    def train(self, mode: bool = True):
-        "Train mode for the prompts; the wrapped model stays in eval mode."
-        super().train(mode); self.model.eval()
-        return self
-
-    def _forward_batch(self, texts: list) -> torch.Tensor:
+    def prefix_states(self, texts: list) -> tuple:
+        "`(h, state)` entering block `first_layer` for `texts`: the frozen, prompt-free part (computed under `no_grad`)."
         h, st = self.parts.embed(texts)
-        first, inserted = self.first_layer, False
         with torch.no_grad():
-            for i in range(first): h = self.parts.layer(i, h, st)
-        for i in range(first, self.n_blocks):
+            for i in range(self.first_layer): h = self.parts.layer(i, h, st)
+        return h.detach(), st
+
+    def forward_from_states(self, h: torch.Tensor, st: dict) -> torch.Tensor:
+        "Pooled text features from `prefix_states` output: runs only the prompted blocks (differentiable w.r.t. the prompts)."
+        inserted = False
+        for i in range(self.first_layer, self.n_blocks):
             p = self.prompts.at(i)
             if p is not None:
                 h = replace_tokens(h, p, st['start']) if inserted else insert_tokens(h, p, st['start'])
@@ -369,6 +366,9 @@ class PromptedTextEncoder(nn.Module):
             h = self.parts.layer(i, h, st)
         if inserted: h = remove_tokens(h, self.prompts.n, st['start'])
         return self.parts.finish(h, st)
+
+    def _forward_batch(self, texts: list) -> torch.Tensor:
+        return self.forward_from_states(*self.prefix_states(texts))
 
     def forward(self, texts) -> torch.Tensor:
         "Text features `(N, D)` for a list of captions, with prompts (not L2-normalised unless the encoder normalises)."
