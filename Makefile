@@ -11,9 +11,10 @@ export TOKENIZERS_PARALLELISM := false
 env:
 	@bash scripts/ensure_env.sh
 
-## The main job on the embedded default data; writes a report to demo_out/
+## The main job: the whole pipeline (teacher -> stage 1 -> stage 2 -> prototypes -> AVION -> evaluation) on the embedded
+## default data; writes demo_out/report.md with figures (resumes when run again)
 demo: env
-	$(PY) -m sattxt_nb.demo --out demo_out
+	$(VENV)/bin/sattxt_demo --out demo_out
 
 ## The whole CPU test suite: every notebook through nbdev's test machinery + plain pytest files
 test: env

@@ -12,8 +12,9 @@ their saved outputs (text, tables, images), and adds:
 - `#| export` cells shown as a collapsible "Exported source" block, open unless longer than 40 lines (nbdev removes
   them; `#| exports` is nbdev's "show the code" directive and is rendered the same way);
 - cells flagged `slow`/`gpu` are never executed by the build (they keep their saved outputs);
-- a sidebar (home, the numbered notebooks by their titles, the API index), an API index page, a stylesheet
-  (the built-in one followed by `nbs/styles.css`).
+- a sidebar (home, the numbered notebooks by their titles, the sections of `nbs/sidebar.yml` such as Tutorials, the API
+  index), an API index page, a stylesheet (the built-in one followed by `nbs/styles.css`). Notebooks in a sub-folder
+  that `sidebar.yml` does not list get a section named after the folder (`tutorials/` -> Tutorials).
 
 The build fails (exit 1) when a public exported symbol has no anchor on its page or a relative link is broken.
 Outputs are whatever the notebooks hold: run `scripts/execute_nbs.py` first for fresh ones.
@@ -385,6 +386,8 @@ nav.sidebar li .num { color:var(--muted); font-variant-numeric:tabular-nums; mar
 nav.sidebar ul.toc { margin:.15rem 0 .4rem .9rem; border-left:2px solid var(--line); }
 nav.sidebar ul.toc a { font-size:.84rem; color:var(--muted); padding:.12rem .6rem; }
 nav.sidebar .sep { border-top:1px solid var(--line); margin:.7rem 0; }
+nav.sidebar .section { color:var(--muted); font-size:.75rem; font-weight:700; text-transform:uppercase; letter-spacing:.04em;
+                       margin:.9rem 0 .25rem .55rem; }
 main { margin-left:270px; padding:2rem 3rem 4rem; max-width:1200px; }
 h1.title { font-size:2.1rem; margin:.2rem 0 .3rem; }
 p.description { color:var(--muted); font-size:1.15rem; font-style:italic; margin-top:0; }
@@ -452,11 +455,54 @@ PAGE = """<!DOCTYPE html>
 """
 
 
-def nav_html(pages, current, api_rel):
+def sidebar_groups(pages, nbs):
+    "`[(section title or None, [Page])]`: the order and sections of `nbs/sidebar.yml`, then any page it does not list."
+    import yaml
+    by_src = {p.src.relative_to(nbs).as_posix(): p for p in pages}
+    groups, used = [(None, [])], set()
+    def top():                               # top-level entries after a section start a new untitled group
+        if groups[-1][0] is not None: groups.append((None, []))
+        return groups[-1][1]
+    def take(entry, into=None):
+        if isinstance(entry, str):
+            p = by_src.get(entry)
+            if p is not None and entry not in used: (top() if into is None else into).append(p); used.add(entry)
+        elif isinstance(entry, dict):
+            if 'section' in entry:
+                sub = []
+                for e in entry.get('contents') or []: take(e, sub)
+                if sub: groups.append((str(entry['section']), sub))
+            elif 'href' in entry: take(entry['href'], into)
+    side = nbs/'sidebar.yml'
+    if side.exists():
+        try: contents = ((yaml.safe_load(side.read_text(encoding='utf-8')) or {}).get('website', {}).get('sidebar', {})
+                         .get('contents') or [])
+        except yaml.YAMLError as e: print(f"[build_docs] note: cannot read {side}: {e}"); contents = []
+        for e in contents: take(e)
+    for rel, p in by_src.items():           # pages sidebar.yml does not list: top level, or a section per folder
+        if rel in used: continue
+        parts = rel.split('/')
+        if len(parts) == 1: top().append(p); continue
+        title = parts[0].replace('_', ' ').replace('-', ' ').title()
+        g = next((g for g in groups if g[0] and g[0].lower() == title.lower()), None)
+        if g is None: g = (title, []); groups.append(g)
+        g[1].append(p)
+    return [g for g in groups if g[1]]
+
+
+UNTITLED_SECTION = 'Explanation and reference'
+
+
+def nav_html(groups, current, api_rel):
     cfg_site = current.site
     out = [f'<a class="brand" href="{current.root}index.html">{html.escape(cfg_site)}</a>',
            f'<div class="tagline">{html.escape(current.tagline)}</div><ul>']
-    for p in pages + [api_rel]:
+    seq = []
+    for i, (title, ps) in enumerate(groups):   # an untitled group after a section gets a heading too
+        title = title or (UNTITLED_SECTION if i else None)
+        seq += ([('section', title)] if title else []) + [('page', p) for p in ps]
+    for kind, p in seq + [('page', api_rel)]:
+        if kind == 'section': out.append(f'</ul><div class="section">{html.escape(p)}</div><ul>'); continue
         if p is api_rel: out.append('</ul><div class="sep"></div><ul>')
         m = re.match(r'^(\d+)[a-zA-Z0-9]*_', p.src.name) if p.src else None
         num = f'<span class="num">{m.group(1)}</span>' if m else ''
@@ -590,13 +636,14 @@ def build(out, nbs_path=None, verbose=True):
             shutil.copy2(a, out/a.relative_to(nbs))
     site, version = cfg.get('title', cfg.lib_name), cfg.get('version', '')
     all_pages = pages + [api]
+    groups = sidebar_groups(pages, nbs)
     for p in all_pages:
         p.site, p.tagline = site, cfg.get('description', '')
         desc = f'<p class="description">{html.escape(p.description)}</p>' if p.description else ''
         src = (p.src.relative_to(ROOT).as_posix() if p.src.is_relative_to(ROOT) else p.src.name) if p.src \
             else f'{cfg.lib_name}/_modidx.py'
         page_html = PAGE.format(title=html.escape(p.title), site=html.escape(site), root=p.root, version=version,
-                                nav=nav_html(pages, p, api), desc=desc, body=p.body, src=src)
+                                nav=nav_html(groups, p, api), desc=desc, body=p.body, src=src)
         (out/p.rel).parent.mkdir(parents=True, exist_ok=True)
         (out/p.rel).write_text(page_html, encoding='utf-8')
 

@@ -1,8 +1,8 @@
 """The offline documentation site (scripts/build_docs.py): built into a temporary folder without executing examples.
 
 Checks that every public symbol in `_modidx.py` has its anchor on its page, that each notebook has a page with the
-sidebar, that relative links resolve, that nbdev directives are honoured, and (where Debian's chromium is installed)
-that a headless browser renders an API page into a non-trivial screenshot."""
+sidebar, that relative links resolve, that nbdev directives are honoured, that tutorials in nbs/tutorials/ get pages
+in a Tutorials sidebar section, and (where Debian's chromium is installed) that a headless browser renders the home page, a tutorial and an API page into non-trivial screenshots."""
 import ast, html, json, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
 from urllib.parse import urlsplit, unquote
@@ -132,15 +132,43 @@ def test_missing_notebook_fails_loudly(tmp_path):
     assert re.search(r'and \d+ more', r.stderr)
 
 
+def test_tutorials_have_pages_in_their_sidebar_section(site):
+    "Notebooks in nbs/tutorials/ are pages under tutorials/, listed in a Tutorials section, with their saved plots."
+    tuts = sorted((ROOT/'nbs'/'tutorials').glob('[!_.]*.ipynb'))
+    assert tuts, "no tutorials in nbs/tutorials"
+    from nbdev.doclinks import _nbpath2html
+    for nb in tuts:
+        page = site/_nbpath2html(nb.relative_to(ROOT/'nbs'))
+        assert page.exists(), f"{nb.name}: no page {page.relative_to(site)}"
+        body = page.read_text()
+        assert 'href="../index.html"' in body and 'href="../api.html"' in body, f"{page.name}: sidebar links are not relative to tutorials/"
+    index = (site/'index.html').read_text()
+    sec = re.search(r'<div class="section">Tutorials</div><ul>(.*?)</ul>', index, re.S)
+    assert sec, "the sidebar has no Tutorials section"
+    for nb in tuts: assert f'href="{_nbpath2html(nb.relative_to(ROOT/"nbs")).as_posix()}"' in sec.group(1), f"{nb.name} not in the Tutorials section"
+    first = (site/_nbpath2html(tuts[0].relative_to(ROOT/'nbs'))).read_text()
+    assert 'src="data:image/png;base64,' in first, f"{tuts[0].name}: no rendered plot (run scripts/execute_nbs.py nbs/tutorials)"
+
+
+SHOTS = Path(tempfile.gettempdir())/'sattxt_screenshots'
+PAGES_TO_SHOOT = {'home': 'index.html', 'tutorial': 'tutorials/geotiff_zero_shot.html', 'api': 'bands.html'}
+
+
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium) - no screenshot")
-def test_screenshot_of_api_page(site, tmp_path):
+@pytest.mark.parametrize('which', list(PAGES_TO_SHOOT))
+def test_screenshot(site, which):
+    "Headless Chromium renders the home page, a tutorial and an API page into non-trivial screenshots (kept in $TMP/sattxt_screenshots)."
     from PIL import Image
-    png, profile = tmp_path/'api.png', tempfile.mkdtemp(prefix='chromium-')
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    png, profile = SHOTS/f'docs_{which}.png', tempfile.mkdtemp(prefix='chromium-')
+    png.unlink(missing_ok=True)
+    page = site/PAGES_TO_SHOOT[which]
+    assert page.exists(), f"{page.relative_to(site)} was not built"
     try:
         subprocess.run([str(CHROMIUM), '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                         '--disable-background-networking', '--disable-component-update', '--disable-sync',
                         f'--user-data-dir={profile}', f'--screenshot={png}', '--window-size=1280,1600',
-                        (site/'bands.html').as_uri()], capture_output=True, timeout=120)
+                        page.as_uri()], capture_output=True, timeout=120)
     finally: shutil.rmtree(profile, ignore_errors=True)
     assert png.exists() and png.stat().st_size > 20_000, "screenshot missing or tiny"
     im = Image.open(png).convert('RGB')
@@ -149,3 +177,5 @@ def test_screenshot_of_api_page(site, tmp_path):
     assert colours is not None and len(colours) > 50, "screenshot is (nearly) a single colour"
     dark = sum(n for n, (r, g, b) in colours if r + g + b < 200)
     assert dark > 2000, "no dark text pixels in the screenshot"
+    side = im.crop((0, 0, 270, 1600)).convert('RGB').getcolors(maxcolors=1_000_000)
+    assert side and sum(n for n, (r, g, b) in side if r + g + b < 300) > 500, "no sidebar text in the screenshot"

@@ -1,0 +1,138 @@
+"""One widget app served as a web page: voila serves nbs/_voila/spectral_demo.ipynb (the `SpectralExplorer` on a real
+EuroSAT-MS patch) on 127.0.0.1, headless Chromium renders it, and the test checks that the page holds the app's live
+widgets (the status line the kernel computed, the controls) and that the screenshot is not blank.
+
+Skips with a reason when Debian's chromium or voila is not installed. Every wait is bounded and the server is always
+stopped (its whole process group)."""
+import importlib.util, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT/'nbs'/'_voila'/'spectral_demo.ipynb'
+CHROMIUM = Path('/usr/bin/chromium')
+SHOTS = Path(os.environ.get('SATTXT_SCREENSHOTS', tempfile.gettempdir()))/'sattxt_screenshots'
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not installed (apt-get install chromium)"),
+    pytest.mark.skipif(importlib.util.find_spec('voila') is None, reason="voila not installed (pip install -c constraints.txt voila)"),
+    pytest.mark.skipif(importlib.util.find_spec('websocket') is None, reason="websocket-client not installed (comes with voila)"),
+]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp('voila')/'voila.log'
+    env = dict(os.environ, HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', MPLBACKEND='Agg',
+               JUPYTER_RUNTIME_DIR=str(log.parent/'runtime'), JUPYTER_DATA_DIR=str(log.parent/'data'))
+    with open(log, 'w') as fh:
+        p = subprocess.Popen([sys.executable, '-m', 'voila', '--no-browser', f'--port={port}', '--Voila.ip=127.0.0.1',
+                              '--ServerApp.ip=127.0.0.1', '--show_tracebacks=True', str(DEMO)],
+                             cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f'http://127.0.0.1:{port}/'
+    try:
+        t0 = time.time()
+        while True:
+            if p.poll() is not None: pytest.fail(f"voila exited with {p.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    if r.status == 200: break
+            except OSError: pass
+            if time.time() - t0 > 90: pytest.fail(f"voila did not answer on {url} within 90 s:\n{log.read_text()[-3000:]}")
+            time.sleep(1)
+        yield url, log
+    finally:
+        try: os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError: pass
+        try: p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL); p.wait(timeout=10)
+
+
+@pytest.fixture(scope='module')
+def page(server):
+    """Headless Chromium on the served app, driven over the DevTools protocol: wait (bounded) until the kernel has
+    rendered the widgets, then yield `(eval_js, screenshot)`. A fixed "virtual time budget" does not work here: the
+    widgets arrive over a real websocket from the kernel."""
+    import base64, json
+    import websocket          # websocket-client, a dependency of voila's jupyter_server
+    url, log = server
+    port, profile = _free_port(), tempfile.mkdtemp(prefix='chromium-')
+    br = subprocess.Popen([str(CHROMIUM), '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                           '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                           '--disable-dev-shm-usage', f'--user-data-dir={profile}', f'--remote-debugging-port={port}',
+                           '--window-size=1200,900', url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          start_new_session=True)
+    try:
+        t0, ws_url = time.time(), None
+        while ws_url is None:
+            try:
+                with urllib.request.urlopen(f'http://127.0.0.1:{port}/json/list', timeout=5) as r:
+                    ws_url = next((t['webSocketDebuggerUrl'] for t in json.load(r) if t.get('type') == 'page'), None)
+            except OSError: pass
+            if ws_url is None:
+                if time.time() - t0 > 60: pytest.fail("chromium's DevTools endpoint did not come up within 60 s")
+                time.sleep(0.5)
+        ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
+        ids = iter(range(1, 10**6))
+        def call(method, **params):
+            i = next(ids); ws.send(json.dumps(dict(id=i, method=method, params=params)))
+            while True:
+                m = json.loads(ws.recv())
+                if m.get('id') == i: return m.get('result', {})
+        def js(expr): return call('Runtime.evaluate', expression=expr, returnByValue=True).get('result', {}).get('value')
+        t0 = time.time()
+        while not re.search(r'NDWI = ', js('document.body ? document.body.innerText : ""') or ''):
+            if time.time() - t0 > 120:
+                pytest.fail(f"the app did not render within 120 s; page text:\n{js('document.body.innerText')}\n{log.read_text()[-2000:]}")
+            time.sleep(1)
+        time.sleep(2)                                   # let the figure image decode and lay out
+        shot = lambda: base64.b64decode(call('Page.captureScreenshot', format='png')['data'])
+        yield js, shot
+        ws.close()
+    finally:
+        try: os.killpg(br.pid, signal.SIGTERM)
+        except ProcessLookupError: pass
+        try: br.wait(timeout=20)
+        except subprocess.TimeoutExpired: os.killpg(br.pid, signal.SIGKILL); br.wait(timeout=10)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_served_page_renders_the_live_app(page):
+    "The page after the kernel ran: the status line the app computed, its controls, its figure, no error output."
+    js, _ = page
+    text = js('document.body.innerText')
+    m = re.search(r'River_1\.tif: pixel \(32, 32\) NDWI = (-?\d\.\d{3})', text)
+    assert m, f"the app's status line is not on the page:\n{text[:3000]}"
+    # the value the kernel computed is the library's NDWI at that pixel of the real file
+    from sattxt_nb.widgets import read_multispectral
+    from sattxt_nb.bands import spectral_index
+    x, bands = read_multispectral(ROOT/'sattxt_nb'/'assets'/'eurosat_sample'/'ms'/'River'/'River_1.tif')
+    assert abs(float(m.group(1)) - float(spectral_index(x.astype('float32'), bands, 'B03', 'B08')[32, 32])) < 1e-3
+    for label in ('composite', 'index', 'row', 'col', 'red', 'green', 'blue'): assert label in text, f"control {label!r} missing"
+    assert js("document.querySelectorAll('.widget-dropdown select, .widget-text input, select').length") >= 5
+    assert js("Array.from(document.images).filter(i => i.src.startsWith('data:image/png') && i.naturalWidth > 300).length") >= 1, \
+        "the app's figure (a PNG in its Output widget) is not on the page"
+    assert 'Traceback' not in text
+
+
+def test_screenshot_is_not_blank(page):
+    from PIL import Image
+    _, shot = page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    png = SHOTS/'voila_spectral_explorer.png'
+    png.write_bytes(shot())
+    assert png.stat().st_size > 20_000, "screenshot tiny"
+    im = Image.open(png).convert('RGB')
+    colours = im.getcolors(maxcolors=1_000_000)
+    assert colours is not None and len(colours) > 200, "screenshot is (nearly) one colour: the app did not render"
+    # the composite and the index map are colourful: many saturated pixels, unlike a page of text and empty widgets
+    sat = sum(n for n, (r, g, b) in colours if max(r, g, b) - min(r, g, b) > 60)
+    assert sat > 5000, f"only {sat} saturated pixels: the figure is not in the screenshot"
