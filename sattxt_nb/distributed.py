@@ -22,9 +22,9 @@ __all__ = ['WRITER_CALLBACKS', 'world_size', 'rank', 'local_rank', 'is_distribut
            'broadcast_object', 'main_only', 'run_on_main', 'main_first', 'local_batch_size', 'interleave_shard',
            'ShardedDL', 'DDPTrainer', 'RankBarrier', 'ddp_ctx', 'step_generator', 'global_rows', 'sharded_multi_crop',
            'all_reduce_sum', 'RankInvariantDistill', 'SyncCenter', 'RankInvariantMasking', 'gather_with_grad',
-           'global_align_loss', 'GlobalLoss', 'shard_batches', 'all_gather_objects', 'sharded_teacher_targets',
-           'sharded_encode', 'write_patch_shards', 'read_shard', 'PatchShards', 'StreamDL', 'main',
-           'ring_allreduce_bytes', 'trainable_params']
+           'global_align_loss', 'GlobalLoss', 'avion_global_dls', 'shard_batches', 'all_gather_objects',
+           'sharded_teacher_targets', 'sharded_encode', 'write_patch_shards', 'read_shard', 'PatchShards', 'StreamDL',
+           'main', 'ring_allreduce_bytes', 'trainable_params']
 
 # %% ../nbs/25_distributed.ipynb #91f4cfd7
 def _env_int(*names, default: int = 0) -> int:
@@ -320,6 +320,17 @@ class GlobalLoss(Callback):
         t = all_reduce_sum(torch.tensor([float(self.learn.loss.detach()) * n, float(n)], dtype=torch.float64))
         self.losses.append(float(t[0] / t[1]))
 
+# %% ../nbs/25_distributed.ipynb #8c3c8eda
+def avion_global_dls(x: torch.Tensor, y, v_t: Optional[torch.Tensor] = None, steps: int = 120, global_bs: int = 4, seed: int = 0,
+                     world: Optional[int] = None, device=None):
+    "`avion.avion_dls` with the sample order of one process at batch `global_bs`, batched by the local batch of `world` ranks."
+    from fastai.data.core import DataLoaders
+    from sattxt_nb.avion import avion_dls
+    src = avion_dls(x, y, v_t, steps=steps, bs=global_bs, seed=seed, device=device)
+    dl = src.train.new(bs=local_batch_size(global_bs, world))     # train and valid are one loader in avion_dls
+    dls = DataLoaders(dl, dl, device=device); dls.n_inp = src.n_inp
+    return dls
+
 # %% ../nbs/25_distributed.ipynb #ce51eba0
 from .distill import TeacherTargetCache
 
@@ -533,7 +544,7 @@ class StreamDL:
         return to_device(b, self.device) if self.device is not None else b
 
 # %% ../nbs/25_distributed.ipynb #037cad7a
-def _check_job(out: Path, global_bs: int = 8, epochs: int = 2, stages=('caches', 'stage1', 'mae', 'align')) -> dict:
+def _check_job(out: Path, global_bs: int = 8, epochs: int = 2, stages=('caches', 'stage1', 'mae', 'align'), avion_steps: int = 6) -> dict:
     "The jobs of `check` (see the notebook); returns what rank 0 records."
     from sattxt_nb.core import set_seed
     from sattxt_nb.datasets import eurosat_sample_dir
@@ -544,16 +555,18 @@ def _check_job(out: Path, global_bs: int = 8, epochs: int = 2, stages=('caches',
     from sattxt_nb.mae import MAEConfig, mae_model, mae_dls, mae_learner, fit_mae, patch_band_stats
     torch.set_num_threads(1)
     out = Path(out); bs = local_batch_size(global_bs)
+    run_on_main(lambda: out.mkdir(parents=True, exist_ok=True), broadcast=False)
     rec, t_all = dict(world_size=world_size(), global_bs=global_bs, local_bs=bs), time.time()
     s = eurosat_sample_dir(); eu = eurosat_paired_patches(s/'ms', s/'rgb')
     stats = patch_band_stats(eu.ms)
     ms = torch.from_numpy(eu.ms.astype(np.float32))
     ids = [str(i) for i in range(len(eu))]
     load = lambda i: stats.normalize(ms[int(i)][None])[0]
-    set_seed(0); teacher = spectralgpt_encoder('tiny', img_size=64).eval()
-    t0 = time.time()
-    z = sharded_teacher_targets(TeacherTargetCache(teacher, cache_dir=out/'teacher_cache', device='cpu'), ids, load, bs=16)
-    rec['teacher_targets_s'] = time.time() - t0
+    if 'caches' in stages or 'stage1' in stages:
+        set_seed(0); teacher = spectralgpt_encoder('tiny', img_size=64).eval()
+        t0 = time.time()
+        z = sharded_teacher_targets(TeacherTargetCache(teacher, cache_dir=out/'teacher_cache', device='cpu'), ids, load, bs=16)
+        rec['teacher_targets_s'] = time.time() - t0
     captions, enc = None, None
     if 'caches' in stages or 'align' in stages:
         from sattxt_nb.align import label_captions
@@ -567,11 +580,13 @@ def _check_job(out: Path, global_bs: int = 8, epochs: int = 2, stages=('caches',
         run_on_main(lambda: torch.save(dict(targets=z, text=txt), out/'caches.pt'), broadcast=False)
     def fit_record(name, learn, fit):
         gl = GlobalLoss(); learn.add_cb(gl)
+        w0 = {k: v.detach().cpu().clone() for k, v in learn.model.named_parameters() if v.requires_grad}
         t0 = time.time()
         with learn.no_bar(), learn.no_logging(), ddp_ctx(learn): fit(learn)
         m = getattr(learn.model, 'module', learn.model)
         w = {k: v.detach().cpu() for k, v in m.named_parameters() if v.requires_grad}
-        rec[name] = dict(losses=gl.losses, seconds=time.time() - t0, n_trainable=sum(v.numel() for v in w.values()))
+        rec[name] = dict(losses=gl.losses, seconds=time.time() - t0, n_trainable=sum(v.numel() for v in w.values()),
+                         max_update=max(float((w[k] - w0[k]).abs().max()) for k in w))
         run_on_main(lambda: torch.save(w, out/f'{name}_weights.pt'), broadcast=False)
     if 'stage1' in stages:
         set_seed(1)
@@ -602,20 +617,43 @@ def _check_job(out: Path, global_bs: int = 8, epochs: int = 2, stages=('caches',
         learn = align_learner(head, dls, lr=3e-3)
         learn.loss_func = global_align_loss
         fit_record('align', learn, lambda l: l.fit(epochs, 3e-3))
+    if 'avion' in stages:
+        from sattxt_nb.align import VLM, AlignHead
+        from sattxt_nb.student import Projector
+        from sattxt_nb.text import SentenceTextEncoder
+        from sattxt_nb.avion import AvionConfig, AvionModel, avion_learner, prompted_student, teacher_template_targets, prefix_cache, few_shot_split
+        acfg = AvionConfig(steps=avion_steps, bs=global_bs, vis_depth=2, txt_depth=2, prototypes=False, lr=1e-2)   # CE + vis + txt + KL
+        minilm = enc if enc is not None else SentenceTextEncoder(device='cpu', batch_size=16, progress=False)
+        def small_vlm(dim, seed):
+            set_seed(seed); im = RGBStudent('vit_tiny_patch16_224', img_size=32, head_depth=1, head_drop_path=0.0)
+            return VLM(im, minilm, AlignHead(Projector(im.out_dim, dim, hidden_dim=64), minilm.dim)).eval()
+        student_vlm, teacher_vlm = small_vlm(32, 4), small_vlm(48, 5)
+        classes = sorted(set(eu.labels)); y = np.array([classes.index(l) for l in eu.labels])
+        tr, _ = few_shot_split(y, 4, seed=4, classes=classes)                     # 4 shots per class
+        x = F.interpolate(torch.from_numpy(eu.rgb[tr]).permute(0, 3, 1, 2).float() / 255, size=(32, 32), mode='bilinear', antialias=True)
+        with torch.no_grad(): v_t = teacher_vlm.encode_image(x)
+        tt = teacher_template_targets(teacher_vlm, classes)
+        set_seed(6); pv = prompted_student(student_vlm, acfg)
+        model = AvionModel(pv, classes, teacher=tt, template=acfg.template, projection=acfg.projection)
+        dls = avion_global_dls(prefix_cache(pv, x), y[tr], v_t, steps=acfg.steps, global_bs=global_bs, seed=6, device='cpu')
+        learn = avion_learner(model, dls, acfg)
+        fit_record('avion', learn, lambda l: l.fit(1))
+        rec['avion'].update(kl_w=[h['w'] for h in learn.loss_terms.history], n_train=len(tr), classes=len(classes))
     rec['seconds'] = time.time() - t_all
     run_on_main(lambda: (out/'record.json').write_text(json.dumps(rec, indent=1)), broadcast=False)
     return rec
 
 def main(argv=None):
-    "`python -m sattxt_nb.distributed check --out DIR [--global-bs 8] [--epochs 2] [--stages caches,stage1,mae,align]`."
+    "`python -m sattxt_nb.distributed check --out DIR [--global-bs 8] [--epochs 2] [--stages caches,stage1,mae,align,avion] [--avion-steps 6]`."
     import argparse
     p = argparse.ArgumentParser(prog='python -m sattxt_nb.distributed', description='distributed self-check of the stages')
     sub = p.add_subparsers(dest='cmd', required=True)
     c = sub.add_parser('check'); c.add_argument('--out', required=True); c.add_argument('--global-bs', type=int, default=8)
     c.add_argument('--epochs', type=int, default=2); c.add_argument('--stages', default='caches,stage1,mae,align')
+    c.add_argument('--avion-steps', type=int, default=6)
     a = p.parse_args(argv)
     init_distributed()
-    try: _check_job(Path(a.out), a.global_bs, a.epochs, tuple(a.stages.split(',')))
+    try: _check_job(Path(a.out), a.global_bs, a.epochs, tuple(a.stages.split(',')), a.avion_steps)
     finally:
         if dist.is_initialized(): dist.destroy_process_group()
 
