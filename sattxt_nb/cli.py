@@ -12,8 +12,8 @@ from fastcore.script import call_parse
 from .core import SattxtError
 
 # %% auto #0
-__all__ = ['COMMANDS', 'sattxt_run', 'sattxt_pretrain', 'sattxt_distill', 'sattxt_align', 'sattxt_prototypes',
-           'sattxt_prompt_distill', 'sattxt_evaluate', 'sattxt_report', 'sattxt_demo', 'sattxt']
+__all__ = ['sattxt_pretrain', 'sattxt_distill', 'sattxt_align', 'sattxt_prototypes', 'sattxt_prompt_distill', 'sattxt_evaluate',
+           'sattxt_report', 'COMMANDS', 'sattxt_run', 'sattxt_demo', 'sattxt']
 
 # %% ../nbs/23_cli.ipynb #350c6df3
 def _config(config: Optional[str], set: Optional[str]):
@@ -50,44 +50,25 @@ def sattxt_run(config: str = None,     # JSON/YAML config file (partial: the res
     if until == 'report': print(f"report: {run.out/'report.md'}")
 
 # %% ../nbs/23_cli.ipynb #d8d5d82d
-@call_parse
-def sattxt_pretrain(config: str = None, set: str = None, out: str = 'sattxt_run', device: str = None,
-                    force: bool = False,  # redo the stage even when it is done
-                    quiet: bool = False):
-    "Stage `teacher`: pre-train the spectral teacher by MAE (or load `teacher.checkpoint`)."
-    _stage_cmd('teacher', config, set, out, device, force, quiet)
+def _stage_command(stage: str, doc: str):
+    "A `call_parse` command that runs pipeline stage `stage` into a run folder (the same arguments for every stage)."
+    def cmd(config: str = None,        # JSON/YAML config file (partial: the rest are defaults)
+            set: str = None,           # overrides "section.key=value ..." (values as JSON)
+            out: str = 'sattxt_run',   # run folder
+            device: str = None,        # cpu or cuda (default: cuda when available)
+            force: bool = False,       # redo the stage (and what depends on it) even when it is done
+            quiet: bool = False):      # no progress lines
+        _stage_cmd(stage, config, set, out, device, force, quiet)
+    cmd.__doc__ = doc
+    return call_parse(cmd)
 
-@call_parse
-def sattxt_distill(config: str = None, set: str = None, out: str = 'sattxt_run', device: str = None, force: bool = False, quiet: bool = False):
-    "Stage `stage1`: distil the teacher into the RGB student (needs `teacher`)."
-    _stage_cmd('stage1', config, set, out, device, force, quiet)
-
-@call_parse
-def sattxt_align(config: str = None, set: str = None, out: str = 'sattxt_run', device: str = None, force: bool = False, quiet: bool = False):
-    "Stage `stage2`: align the distilled student with the LLM text encoder, with the ablation rows (needs `stage1`)."
-    _stage_cmd('stage2', config, set, out, device, force, quiet)
-
-@call_parse
-def sattxt_prototypes(config: str = None, set: str = None, out: str = 'sattxt_run', device: str = None, force: bool = False, quiet: bool = False):
-    "Stage `prototypes`: AVION's selective text prototypes from LLM descriptions (needs `stage2`)."
-    _stage_cmd('prototypes', config, set, out, device, force, quiet)
-
-@call_parse
-def sattxt_prompt_distill(config: str = None, set: str = None, out: str = 'sattxt_run', device: str = None, force: bool = False, quiet: bool = False):
-    "Stage `avion`: few-shot and base-to-novel prompt distillation (needs `stage2`, `prototypes`)."
-    _stage_cmd('avion', config, set, out, device, force, quiet)
-
-@call_parse
-def sattxt_evaluate(config: str = None, set: str = None, out: str = 'sattxt_run', device: str = None, force: bool = False, quiet: bool = False):
-    "Stage `evaluate`: zero-shot, mAP@100, retrieval and linear probe of the saved VLMs (needs `stage2`)."
-    _stage_cmd('evaluate', config, set, out, device, force, quiet)
-
-@call_parse
-def sattxt_report(config: str = None, set: str = None, out: str = 'sattxt_run', device: str = None, force: bool = False, quiet: bool = False):
-    "Stage `report`: the markdown report with figures (needs every other stage)."
-    _stage_cmd('report', config, set, out, device, force, quiet)
-    rep = Path(out)/'report'/'report.md'
-    (Path(out)/'report.md').write_text(rep.read_text().replace('](figures/', '](report/figures/'))
+sattxt_pretrain = _stage_command('teacher', "Stage `teacher`: pre-train the spectral teacher by MAE (or load `teacher.checkpoint`).")
+sattxt_distill = _stage_command('stage1', "Stage `stage1`: distil the teacher into the RGB student (needs `teacher`).")
+sattxt_align = _stage_command('stage2', "Stage `stage2`: align the distilled student with the LLM text encoder, with the ablation rows (needs `stage1`).")
+sattxt_prototypes = _stage_command('prototypes', "Stage `prototypes`: AVION's selective text prototypes from LLM descriptions (needs `stage2`).")
+sattxt_prompt_distill = _stage_command('avion', "Stage `avion`: few-shot and base-to-novel prompt distillation (needs `stage2`, `prototypes`).")
+sattxt_evaluate = _stage_command('evaluate', "Stage `evaluate`: zero-shot, mAP@100, retrieval and linear probe of the saved VLMs (needs `stage2`).")
+sattxt_report = _stage_command('report', "Stage `report`: the markdown report with figures (needs every other stage).")
 
 # %% ../nbs/23_cli.ipynb #848a5b28
 @call_parse

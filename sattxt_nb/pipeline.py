@@ -24,7 +24,7 @@ __all__ = ['SECTIONS', 'STAGES', 'DEPENDS', 'STAGE_SECTIONS', 'DATA_PARALLEL', '
            'load_run_data', 'eval_sets', 'save_teacher', 'load_teacher', 'load_stage1_student',
            'text_encoder_from_spec', 'measured_chance', 'bundled_descriptions_path', 'FrozenCLIP', 'avion_teacher',
            'avion_student', 'evaluate_vlm', 'plot_training_curves', 'metrics_table', 'plot_metrics', 'plot_examples',
-           'run_pipeline', 'run_stage']
+           'run_pipeline', 'run_stage', 'publish_report']
 
 # %% ../nbs/22_pipeline.ipynb #ca3a1d1d
 @dataclass
@@ -945,8 +945,7 @@ def run_pipeline(cfg: Optional[PipelineConfig] = None, out: Union[str, Path] = '
     (run.out/'config.json').write_text(json.dumps(dict(config=cfg.to_dict(), env=env_info()), indent=1))
     t0 = time.time()
     run.stage(until, STAGE_FNS[until])
-    if until == 'report':
-        (run.out/'report.md').write_text((run.path('report')/'report.md').read_text().replace('](figures/', '](report/figures/'))
+    if until == 'report': publish_report(run)
     run.log(f"pipeline: {until} reached in {time.time() - t0:.0f} s; {run.out}")
     return run
 
@@ -964,4 +963,13 @@ def run_stage(stage: str, cfg: Optional[PipelineConfig] = None, out: Union[str, 
               device=None, verbose: bool = True) -> dict:
     "Run one stage into an existing run folder whose upstream stages are done (what each CLI command calls)."
     run = Run(out, cfg or PipelineConfig(), force=_downstream([stage]) if force else (), device=device, verbose=verbose)
-    return run.stage(stage, STAGE_FNS[stage], cascade=False)
+    rec = run.stage(stage, STAGE_FNS[stage], cascade=False)
+    if stage == 'report': publish_report(run)
+    return rec
+
+def publish_report(run: Run) -> Path:
+    "Copy `report/report.md` to `<out>/report.md` with its figure links made relative to the run folder."
+    from sattxt_nb.distributed import is_main
+    p = run.out/'report.md'
+    if is_main(): p.write_text((run.path('report')/'report.md').read_text().replace('](figures/', '](report/figures/'))
+    return p
