@@ -14,7 +14,8 @@ import torch
 # %% auto #0
 __all__ = ['SattxtError', 'DataError', 'ModelPathError', 'default_device', 'set_seed', 'cache_dir', 'artefact_dir',
            'package_data_dir', 'package_file', 'resolve_model_path', 'shared_data_dir', 'skip_reason_if_missing',
-           'env_info']
+           'env_info', 'json_sha256', 'file_sha256', 'atomic_path', 'write_json', 'read_json', 'save_tensors',
+           'load_tensors', 'torch_load_safe', 'RunLock']
 
 # %% ../nbs/00_core.ipynb #7e3b9e15
 class SattxtError(Exception):
@@ -132,3 +133,133 @@ def env_info() -> dict:
                 device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or 'cpu',
                 cpu_count=os.cpu_count())
     return info
+
+# %% ../nbs/00_core.ipynb #452515b2
+import hashlib, contextlib, errno, shutil, pickle, zipfile
+
+def json_sha256(obj) -> str:
+    "sha256 of the canonical JSON of `obj` (sorted keys, compact): the content hash of a record or config."
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(',', ':'), default=str).encode()).hexdigest()
+
+# %% ../nbs/00_core.ipynb #687814bd
+def file_sha256(path: Union[str, Path], chunk: int = 1 << 20) -> str:
+    "sha256 of a file's bytes, read in chunks."
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(chunk), b''): h.update(b)
+    return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #e13fffcb
+def _no_space(e: BaseException, folder: Path) -> bool:
+    "Did `e` come from a full disk? (errno, the Rust/C++ wording, or a write error with the disk actually full)"
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC: return True
+    msg = str(e)
+    if 'No space left' in msg or 'os error 28' in msg: return True
+    try: return ('write' in msg.lower() or 'enforce fail' in msg) and shutil.disk_usage(folder).free < 1 << 20
+    except OSError: return False
+
+def _remove(p: Path):
+    if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
+    else: p.unlink(missing_ok=True)
+
+# %% ../nbs/00_core.ipynb #e6cfcaac
+@contextlib.contextmanager
+def atomic_path(path: Union[str, Path]):
+    "Yield a temporary sibling of `path` to write (a file or a folder); rename it onto `path` on success, remove it on failure."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
+    _remove(tmp)
+    try:
+        yield tmp
+        if tmp.is_dir() and path.is_dir(): _remove(path)   # a folder cannot be renamed onto a non-empty folder
+        os.replace(tmp, path)
+    except BaseException as e:
+        _remove(tmp)
+        if _no_space(e, path.parent):
+            raise SattxtError(f"no space left on {path.parent} while writing {path.name}; "
+                              f"the partial file was removed, free some space and run again") from None
+        raise
+
+# %% ../nbs/00_core.ipynb #89c22984
+def write_json(path: Union[str, Path], obj) -> Path:
+    "Write `obj` as indented JSON, atomically."
+    with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=1, default=str))
+    return Path(path)
+
+def read_json(path: Union[str, Path], what: str = 'record'):
+    "Parse a JSON file; a missing or malformed one is a one-line `DataError` naming it."
+    p = Path(path)
+    if not p.is_file(): raise DataError(f"{p}: {what} not found")
+    try: return json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"{p}: {what} is not valid JSON ({e})") from None
+
+# %% ../nbs/00_core.ipynb #85c0b1fc
+_TENSORS_FORMAT = 'sattxt_nb.tensors/1'
+
+def save_tensors(path: Union[str, Path], tensors: dict, meta: Optional[dict] = None, kind: str = '',
+                 record: Union[str, Path, None] = None) -> dict:
+    "Write `tensors` (name -> Tensor) to a `.safetensors` file and a JSON record (`meta`, `kind`, content hashes) beside it."
+    from safetensors.torch import save_file
+    path = Path(path)
+    if path.suffix != '.safetensors': raise ValueError(f"{path}: tensors are saved as .safetensors")
+    bad = [k for k, v in tensors.items() if not isinstance(v, torch.Tensor)]
+    if bad: raise TypeError(f"save_tensors: {bad} are not tensors; put other values in `meta`")
+    flat = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}   # clone: no shared storage
+    with atomic_path(path) as tmp: save_file(flat, str(tmp))
+    meta = json.loads(json.dumps(meta or {}, default=str))
+    rec = dict(format=_TENSORS_FORMAT, kind=kind, file=path.name, sha256=file_sha256(path), meta=meta,
+               meta_sha256=json_sha256(meta))
+    write_json(Path(record) if record else path.with_suffix('.json'), rec)
+    return rec
+
+# %% ../nbs/00_core.ipynb #af4123f1
+def load_tensors(path: Union[str, Path], kind: Optional[str] = None, record: Union[str, Path, None] = None) -> tuple:
+    "Read what `save_tensors` wrote -> `(tensors, meta)`, after checking the record's format, `kind` and both hashes."
+    from safetensors.torch import load_file
+    path = Path(path); rp = Path(record) if record else path.with_suffix('.json')
+    if not path.is_file(): raise DataError(f"{path}: file not found")
+    if not rp.is_file(): raise DataError(f"{path}: its record {rp.name} is missing (not written by sattxt_nb, or incomplete)")
+    rec = read_json(rp, 'artefact record')
+    if not isinstance(rec, dict) or rec.get('format') != _TENSORS_FORMAT:
+        raise DataError(f"{rp}: not a sattxt_nb artefact record (format {rec.get('format') if isinstance(rec, dict) else None!r})")
+    if kind is not None and rec.get('kind') != kind:
+        raise DataError(f"{path}: holds a {rec.get('kind')!r}, expected a {kind!r}")
+    if json_sha256(rec.get('meta')) != rec.get('meta_sha256'):
+        raise DataError(f"{rp}: the record was edited after it was written (content hash mismatch); re-create the artefact")
+    if file_sha256(path) != rec.get('sha256'):
+        raise DataError(f"{path}: content does not match its record (sha256); the file was changed or truncated")
+    try: t = load_file(str(path))
+    except Exception as e: raise DataError(f"{path}: not a readable safetensors file ({str(e)[:120]})") from None
+    return t, rec['meta']
+
+# %% ../nbs/00_core.ipynb #d157c08a
+def torch_load_safe(path: Union[str, Path], what: str = 'checkpoint'):
+    "`torch.load(path, weights_only=True)` on CPU; bad files are one-line errors. There is deliberately no unsafe switch."
+    p = Path(path)
+    if not p.is_file(): raise ModelPathError(f"{what} {p} not found")
+    try: return torch.load(p, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as e:
+        first = next((l for l in str(e).splitlines() if 'Unsupported' in l or 'global' in l.lower()), str(e).splitlines()[0])
+        raise DataError(f"{p}: the {what} holds Python objects that safe loading refuses ({first.strip()[:160]}); on a machine "
+                        f"where you trust it, re-save its tensors: torch.save(<the state dict>, 'clean.pth')") from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError) as e:
+        raise DataError(f"{p}: not a readable torch {what} (truncated or corrupt: {str(e).splitlines()[0][:120]})") from None
+
+# %% ../nbs/00_core.ipynb #8e9e58e6
+class RunLock:
+    "Context manager: an exclusive lock on `folder` (`<folder>/.lock`); a second holder gets a one-line error with the PID."
+    def __init__(self, folder: Union[str, Path]): self.folder = Path(folder); self.f = None
+    def __enter__(self):
+        import fcntl
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.f = open(self.folder/'.lock', 'a+')
+        try: fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.f.seek(0); holder = self.f.read().strip() or 'unknown'; self.f.close(); self.f = None
+            raise SattxtError(f"{self.folder} is in use by another run (PID {holder}); wait for it to finish "
+                              f"or choose another output folder") from None
+        self.f.seek(0); self.f.truncate(); self.f.write(str(os.getpid())); self.f.flush()
+        return self
+    def __exit__(self, *exc):
+        import fcntl
+        if self.f: fcntl.flock(self.f, fcntl.LOCK_UN); self.f.close(); self.f = None
