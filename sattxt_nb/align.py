@@ -15,13 +15,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from fastcore.basics import patch
-from .core import DataError, SattxtError, default_device, env_info, resolve_model_path
+from .core import (DataError, SattxtError, default_device, env_info, resolve_model_path, save_tensors,
+                            load_tensors)
 from .student import Projector, load_projector, save_projector
 
 # %% auto #0
-__all__ = ['DEFAULT_TEMPLATES', 'TextProjector', 'clip_loss', 'AlignHead', 'align_loss', 'CaptionFeatures', 'align_dls',
-           'align_learner', 'VLM', 'retrieve', 'label_captions', 'text_encoder_spec', 'build_text_encoder',
-           'check_text_encoder']
+__all__ = ['LOGIT_SCALE_MAX', 'DEFAULT_TEMPLATES', 'TextProjector', 'clip_loss', 'clamp_logit_scale_', 'ClampLogitScale',
+           'AlignHead', 'align_loss', 'CaptionFeatures', 'align_dls', 'align_learner', 'VLM', 'retrieve',
+           'label_captions', 'text_encoder_spec', 'build_text_encoder', 'check_text_encoder']
 
 # %% ../nbs/16_align.ipynb #8c137d5c
 class TextProjector(nn.Module):
@@ -39,9 +40,28 @@ class TextProjector(nn.Module):
 def clip_loss(z_v: torch.Tensor, z_t: torch.Tensor, logit_scale: torch.Tensor) -> torch.Tensor:
     "Symmetric InfoNCE over a batch of matched pairs (row i of `z_v` <-> row i of `z_t`); `logit_scale` is log(s)."
     if z_v.shape[0] != z_t.shape[0]: raise DataError(f"{z_v.shape[0]} images but {z_t.shape[0]} captions in the batch")
-    logits = logit_scale.exp().clamp(max=100) * F.normalize(z_v, dim=-1) @ F.normalize(z_t, dim=-1).T
+    logits = logit_scale.exp() * F.normalize(z_v, dim=-1) @ F.normalize(z_t, dim=-1).T
     target = torch.arange(len(z_v), device=z_v.device)
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+# %% ../nbs/16_align.ipynb #bfc6c5fb
+LOGIT_SCALE_MAX = math.log(100)
+
+def clamp_logit_scale_(model: nn.Module, max_value: float = LOGIT_SCALE_MAX) -> int:
+    "Clamp every trainable parameter named `logit_scale` in `model` to [0, `max_value`] in place; returns how many."
+    n = 0
+    with torch.no_grad():
+        for name, p in model.named_parameters():       # trainable ones only: frozen copies stay bit-identical
+            if name.split('.')[-1] == 'logit_scale' and p.requires_grad: p.clamp_(0, max_value); n += 1
+    return n
+
+# %% ../nbs/16_align.ipynb #843620db
+from fastai.callback.core import Callback
+
+class ClampLogitScale(Callback):
+    "After each optimiser step, clamp the model's `logit_scale` parameter(s) to [0, ln 100], as open_clip does."
+    order = 60
+    def after_step(self): clamp_logit_scale_(self.learn.model)
 
 # %% ../nbs/16_align.ipynb #d217c923
 class AlignHead(nn.Module):
@@ -73,6 +93,9 @@ def align_dls(img_tr, txt_tr, img_va, txt_va, bs: int = 128, seed: int = 0, devi
     "fastai DataLoaders of `(v, t, caption index)` from cached features (train: random caption per image; valid: the first)."
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
+    if bs < 1 or len(img_tr) < bs:
+        raise DataError(f"{len(img_tr)} training pairs but batch size {bs}: a training batch needs at least bs "
+                        f"pairs (incomplete batches are dropped); lower bs or add pairs")
     mk = lambda i, t, train: DataLoader(CaptionFeatures(i, t, train, seed), bs=bs, shuffle=train, drop_last=train, num_workers=0)
     dls = DataLoaders(mk(img_tr, txt_tr, True), mk(img_va, txt_va, False), device=device)
     dls.n_inp = 2          # (v, t) go to the model; fastai steps only when there is a target, so the index stays as one
@@ -84,7 +107,8 @@ def align_learner(head: AlignHead, dls, lr: float = 1e-3, wd: float = 0.05, cbs=
     from fastai.learner import Learner
     from fastai.optimizer import Adam
     from sattxt_nb.distill import NaNGuard
-    return Learner(dls, head, loss_func=align_loss, opt_func=partial(Adam, wd=wd), lr=lr, cbs=list(cbs or []) + [NaNGuard()], **kwargs)
+    return Learner(dls, head, loss_func=align_loss, opt_func=partial(Adam, wd=wd), lr=lr, cbs=list(cbs or []) + [NaNGuard(), ClampLogitScale()],
+                   **kwargs)
 
 # %% ../nbs/16_align.ipynb #93618e72
 DEFAULT_TEMPLATES = ['a satellite image of {}.', 'an aerial view of {}.', 'a remote sensing image of {}.',
@@ -122,7 +146,7 @@ class VLM(nn.Module):
 
     def classify(self, x: torch.Tensor, classifier: torch.Tensor) -> torch.Tensor:
         "Class probabilities (B, C) of images `x` against a zero-shot classifier."
-        return (self.head.logit_scale.exp().clamp(max=100) * self.encode_image(x) @ classifier.T).softmax(-1)
+        return (self.head.logit_scale.exp() * self.encode_image(x) @ classifier.T).softmax(-1)
 
     def similarity(self, images: torch.Tensor, texts) -> torch.Tensor:
         "Cosine similarities (N_images, N_texts); `images` are RGB batches or embeddings, `texts` strings or embeddings."
@@ -167,6 +191,8 @@ def label_captions(labels: Sequence, classnames, templates: Sequence[str] = DEFA
 # %% ../nbs/16_align.ipynb #e60d1cf9
 _VLM_FORMAT = 'sattxt_nb.vlm/1'
 
+_LLM_TEXT_KEYS = ('attention', 'prompt_format', 'caption_span', 'text_format')   # how texts become tokens
+
 def text_encoder_spec(enc) -> dict:
     "How to rebuild a text encoder of `sattxt_nb.text` (kind, path, settings, weight fingerprint), as stored in a VLM."
     from sattxt_nb.text import LLMTextEncoder, SentenceTextEncoder
@@ -174,7 +200,8 @@ def text_encoder_spec(enc) -> dict:
     if isinstance(enc, LLMTextEncoder):
         return dict(kind='llm', path=str(enc.path), adapter=None if enc.adapter is None else str(enc.adapter),
                     instruction=enc.instruction, pooling=enc.pooling, max_length=enc.max_length, padding_side=enc.padding_side,
-                    bidirectional=enc.bidirectional, dim=enc.dim, fingerprint=cc['model'])
+                    bidirectional=enc.bidirectional, dim=enc.dim, fingerprint=cc['model'],
+                    **{k: cc[k] for k in _LLM_TEXT_KEYS if k in cc})
     if isinstance(enc, SentenceTextEncoder):
         return dict(kind='sentence', path=str(enc.path), instruction=enc.instruction, max_length=enc.max_length, dim=enc.dim,
                     fingerprint=cc['model'])
@@ -192,7 +219,8 @@ def build_text_encoder(spec: dict, device=None, **kwargs):
     if kind == 'llm':
         enc = LLMTextEncoder(path, adapter=spec.get('adapter'), instruction=spec['instruction'], pooling=spec['pooling'],
                              max_length=spec['max_length'], padding_side=spec.get('padding_side', 'left'),
-                             bidirectional=spec.get('bidirectional', False), device=device, **kwargs)
+                             bidirectional=spec.get('bidirectional', False), device=device,
+                             **{k: spec[k] for k in ('attention', 'prompt_format', 'caption_span') if k in spec}, **kwargs)
     else: enc = SentenceTextEncoder(path, instruction=spec.get('instruction'), max_length=spec['max_length'], device=device, **kwargs)
     check_text_encoder(enc, spec)
     return enc
@@ -200,14 +228,14 @@ def build_text_encoder(spec: dict, device=None, **kwargs):
 def check_text_encoder(enc, spec: dict):
     "Raise `DataError` unless `enc` is the recorded text encoder (same weights fingerprint, width and settings)."
     got = text_encoder_spec(enc)
-    diff = {k: (spec.get(k), got[k]) for k in ('kind', 'fingerprint', 'dim', 'instruction', 'pooling', 'max_length', 'bidirectional')
-            if k in got and k in spec and spec.get(k) != got[k]}
+    keys = ('kind', 'fingerprint', 'dim', 'instruction', 'pooling', 'max_length', 'bidirectional') + _LLM_TEXT_KEYS
+    diff = {k: (spec.get(k), got[k]) for k in keys if k in got and k in spec and spec.get(k) != got[k]}
     if diff: raise DataError(f"text encoder does not match the one this VLM was trained with (recorded, given): {diff}")
 
 # %% ../nbs/16_align.ipynb #f9a23195
 @patch
 def save(self: VLM, path: Union[str, Path], extra: Optional[dict] = None) -> Path:
-    "Save the VLM as one folder (`config.json` + `weights.pt`); `extra` (training config, seeds, metrics) is recorded too."
+    "Save the VLM as a folder: `weights.safetensors` + `config.json` (rebuild recipe, `extra`, versions, hashes)."
     ie = self.image_encoder
     if not hasattr(ie, 'config') or 'name' not in getattr(ie, 'config', {}):
         raise SattxtError(f"cannot save an image encoder of type {type(ie).__name__}: VLM.save supports RGBStudent")
@@ -215,28 +243,41 @@ def save(self: VLM, path: Union[str, Path], extra: Optional[dict] = None) -> Pat
     cfg = dict(format=_VLM_FORMAT, image_encoder=dict(kind='rgb_student', config=dict(ie.config)),
                head=dict(g_v=self.head.g_v.config, text_dim=self.head.g_t.in_dim, temperature=float(1 / self.head.logit_scale.detach().exp())),
                text_encoder=text_encoder_spec(self.text_encoder), extra=extra or {}, env=env_info())
-    torch.save(dict(format=_VLM_FORMAT, image_encoder={k: v.detach().cpu() for k, v in ie.state_dict().items()},
-                    head={k: v.detach().cpu() for k, v in self.head.state_dict().items()}), path/'weights.pt')
-    (path/'config.json').write_text(json.dumps(cfg, indent=1, default=str))
+    tensors = {**{f'image_encoder.{k}': v for k, v in ie.state_dict().items()},
+               **{f'head.{k}': v for k, v in self.head.state_dict().items()}}
+    save_tensors(path/'weights.safetensors', tensors, meta=cfg, kind='vlm', record=path/'config.json')
+    (path/'weights.pt').unlink(missing_ok=True)        # an older save into the same folder
     return path
 
 @patch(cls_method=True)
 def load(cls: VLM, path: Union[str, Path], text_encoder=None, device=None, cache=None) -> VLM:
-    "Load a VLM saved by `VLM.save`; `text_encoder` overrides the recorded one (it must match it)."
+    "Load a VLM saved by `VLM.save` (hashes checked); `text_encoder` overrides the recorded one (it must match it)."
     from sattxt_nb.student import RGBStudent
-    path = resolve_model_path(path, 'VLM', must_contain=['config.json', 'weights.pt'])
-    try: cfg = json.loads((path/'config.json').read_text())
-    except json.JSONDecodeError as e: raise DataError(f"{path/'config.json'}: not valid JSON ({e})") from None
+    path = resolve_model_path(path, 'VLM')
+    if path.is_dir() and not (path/'weights.safetensors').exists() and (path/'weights.pt').exists():   # never unpickled
+        raise DataError(f"{path}: a VLM in the old format (weights.pt, a pickle), which is not read any more; "
+                        f"save it again with VLM.save or re-run stage 2")
+    path = resolve_model_path(path, 'VLM', must_contain=['config.json', 'weights.safetensors'])
+    t, cfg = load_tensors(path/'weights.safetensors', kind='vlm', record=path/'config.json')
     if cfg.get('format') != _VLM_FORMAT: raise DataError(f"{path}: not a VLM saved by sattxt_nb (format {cfg.get('format')!r}, want {_VLM_FORMAT!r})")
-    try: w = torch.load(path/'weights.pt', map_location='cpu', weights_only=True)
-    except Exception as e: raise DataError(f"{path/'weights.pt'}: cannot read ({type(e).__name__}: {str(e)[:200]})") from None
+    for k in ('image_encoder.config', 'head.g_v', 'head.text_dim', 'text_encoder'):
+        a, _, b = k.partition('.')
+        if not isinstance(cfg.get(a), dict) or (b and b not in cfg[a]):
+            raise DataError(f"{path/'config.json'}: no {k!r} entry; not a complete VLM record")
+    w = dict(image_encoder={}, head={})
+    for k, v in t.items():
+        part, _, rest = k.partition('.')
+        if part not in w:
+            raise DataError(f"{path/'weights.safetensors'}: unexpected tensor {k!r} (want image_encoder.* and head.*)")
+        w[part][rest] = v
     ic = {k: v for k, v in cfg['image_encoder']['config'].items() if k != 'out_dim'}
     img = RGBStudent(**ic)
+    one_line = lambda e: ' '.join(str(e).split())[:300]
     try: img.load_state_dict(w['image_encoder'])
-    except RuntimeError as e: raise DataError(f"{path}: image encoder weights do not fit its config: {str(e)[:300]}") from None
+    except RuntimeError as e: raise DataError(f"{path}: image encoder weights do not fit its config: {one_line(e)}") from None
     head = AlignHead(Projector(**cfg['head']['g_v']), cfg['head']['text_dim'])
     try: head.load_state_dict(w['head'])
-    except RuntimeError as e: raise DataError(f"{path}: head weights do not fit its config: {str(e)[:300]}") from None
+    except RuntimeError as e: raise DataError(f"{path}: head weights do not fit its config: {one_line(e)}") from None
     if text_encoder is None: text_encoder = build_text_encoder(cfg['text_encoder'], device=device)
     else: check_text_encoder(text_encoder, cfg['text_encoder'])
     vlm = cls(img, text_encoder, head, cache=cache)

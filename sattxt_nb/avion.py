@@ -4,7 +4,8 @@
 
 # %% ../nbs/21_avion.ipynb #e357bfee
 from __future__ import annotations
-import json, math, time
+import json, math, random, time
+from collections import Counter
 from dataclasses import dataclass, field, asdict, replace, fields
 from functools import partial
 from pathlib import Path
@@ -16,19 +17,21 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelValidException
 
-from .core import DataError, SattxtError, env_info, set_seed
+from .core import DataError, SattxtError, env_info, set_seed, atomic_path, read_json
 from .prompts import PromptedVLM
-from .align import DEFAULT_TEMPLATES
+from .align import DEFAULT_TEMPLATES, ClampLogitScale
 from .metrics import zero_shot_top1, harmonic_mean, retrieval_recall
 
 # %% auto #0
 __all__ = ['FEW_SHOT_LADDER', 'B2N_LADDER', 'RETRIEVAL_LADDER', 'cosine_term', 'kl_term', 'kl_warmup_weight', 'FeatureProjection',
-           'AvionConfig', 'AvionLoss', 'CachedClassText', 'check_class_lists', 'TeacherTargets',
-           'teacher_template_targets', 'teacher_prototype_targets', 'student_embed_dim', 'AvionModel',
-           'AvionRetrievalModel', 'avion_dls', 'avion_retrieval_dls', 'KLWarmup', 'LossTerms', 'SkipValidation',
-           'avion_learner', 'prompted_student', 'train_avion', 'few_shot_split', 'base_novel_split', 'ladder_variants',
-           'prefix_cache', 'run_few_shot', 'run_base_to_novel', 'run_retrieval', 'avion_table', 'plot_few_shot',
-           'plot_base_to_novel']
+           'AvionConfig', 'canonical_class_name', 'student_class_texts', 'AvionLoss', 'CachedClassText',
+           'check_class_lists', 'TeacherTargets', 'teacher_template_targets', 'teacher_prototype_targets',
+           'student_embed_dim', 'AvionModel', 'AvionRetrievalModel', 'avion_dls', 'avion_retrieval_dls', 'KLWarmup',
+           'LossTerms', 'SkipValidation', 'avion_learner', 'prompted_student', 'train_avion', 'default_sample_ids',
+           'few_shot_split', 'base_novel_split', 'base_to_novel_split', 'avion_metadata', 'save_avion_metadata',
+           'load_avion_metadata', 'avion_few_shot_split', 'avion_base_to_novel_split', 'save_avion_splits',
+           'load_avion_split', 'split_indices', 'ladder_variants', 'prefix_cache', 'run_few_shot', 'run_base_to_novel',
+           'run_retrieval', 'avion_table', 'plot_few_shot', 'plot_base_to_novel']
 
 # %% ../nbs/21_avion.ipynb #f4d9c855
 def cosine_term(s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -48,10 +51,10 @@ def kl_term(student_logits: torch.Tensor, teacher_logits: torch.Tensor, tau: flo
     log_p_t = F.log_softmax(teacher_logits.float() / tau, dim=-1)
     return tau ** 2 * F.kl_div(log_p_s, log_p_t, reduction='batchmean', log_target=True)
 
-def kl_warmup_weight(pct_train: float, warmup_pct: float = 0.3) -> float:
-    "w(step): rises linearly from 0 (start of training) to 1 at `warmup_pct` of the steps, then stays 1."
-    if warmup_pct <= 0: return 1.0
-    return float(min(1.0, max(0.0, pct_train) / warmup_pct))
+def kl_warmup_weight(step: int, total_steps: int, warmup_pct: float = 0.3) -> float:
+    "AVION's KL weight at 0-based `step` of `total_steps`: `step / max(int(total_steps * warmup_pct), 1)`, at most 1."
+    n_warm = max(int(total_steps * warmup_pct), 1)       # AVION rounds the ramp length down, and ramps over >= 1 step
+    return float(min(1.0, max(0.0, step / n_warm)))
 
 # %% ../nbs/21_avion.ipynb #8edd953a
 class FeatureProjection(nn.Module):
@@ -86,7 +89,7 @@ class AvionConfig:
     txt_weight: float = 0.5
     kl_weight: float = 1.0
     tau: float = 2.0
-    warmup_pct: float = 0.3              # w ramps 0 -> 1 over this fraction of the steps
+    warmup_pct: float = 0.3              # w ramps 0 -> 1 over int(warmup_pct * steps) steps (AVION's rounding)
     prototypes: bool = True              # t*_T: LLM prototypes (True) or the teacher's template class embeddings
     n_vis: int = 8
     n_txt: int = 4
@@ -99,6 +102,7 @@ class AvionConfig:
     bs: int = 4
     steps: int = 120
     template: str = 'a satellite image of {}.'
+    student_text: str = 'template'       # student class text: template.format(prompt name), or 'avion': bare name
     eval_bs: int = 256
 
     def __post_init__(self):
@@ -108,6 +112,8 @@ class AvionConfig:
         if not self.tau > 0: raise DataError(f"AvionConfig.tau must be > 0, got {self.tau}")
         if not 0 <= self.warmup_pct <= 1: raise DataError(f"AvionConfig.warmup_pct must lie in [0, 1], got {self.warmup_pct}")
         if int(self.steps) < 1 or int(self.bs) < 1: raise DataError(f"AvionConfig.steps and .bs must be >= 1, got {self.steps}, {self.bs}")
+        if self.student_text not in ('template', 'avion'):
+            raise DataError(f"AvionConfig.student_text must be 'template' or 'avion', got {self.student_text!r}")
         if '{}' not in self.template: raise DataError(f"AvionConfig.template must contain '{{}}' for the class name: {self.template!r}")
         if self.ce_weight + self.vis_weight + self.txt_weight + self.kl_weight == 0: raise DataError("AvionConfig: every loss term is switched off")
 
@@ -117,6 +123,34 @@ class AvionConfig:
         return bool(self.vis_weight or self.txt_weight or self.kl_weight)
 
     def to_dict(self) -> dict: return asdict(self)
+
+# %% ../nbs/21_avion.ipynb #5923eebc
+def _ascii_lower(c: str) -> bool: return 'a' <= c <= 'z'
+def _ascii_upper(c: str) -> bool: return 'A' <= c <= 'Z'
+def _ascii_digit(c: str) -> bool: return '0' <= c <= '9'
+
+def canonical_class_name(name: str) -> str:
+    "AVION's canonical class name: camel case split into words, `_`/`-` to spaces, white space collapsed, lower case."
+    s, out = str(name), []
+    for i, c in enumerate(s):
+        if i and _ascii_upper(c):
+            prev, nxt = s[i - 1], s[i + 1:i + 2]
+            camel = _ascii_lower(prev) or _ascii_digit(prev)                # aB, 2B -> a B, 2 B
+            acronym_end = _ascii_upper(prev) and nxt and _ascii_lower(nxt)  # ABc -> A Bc
+            if camel or acronym_end: out.append(' ')
+        out.append(' ' if c in '_-' else c)
+    return ' '.join(''.join(out).split()).lower()
+
+def student_class_texts(classes: Sequence[str], classnames: Optional[Sequence[str]] = None, mode: str = 'template',
+                        template: str = 'a satellite image of {}.') -> list:
+    "The student's text per class: `template` with the prompt names, or (`'avion'`) AVION's bare canonical class names."
+    cs = [str(c) for c in classes]
+    if mode == 'avion': return [canonical_class_name(c) for c in cs]
+    if mode != 'template': raise DataError(f"student_text must be 'template' or 'avion', got {mode!r}")
+    names = list(classnames) if classnames is not None else cs
+    if len(names) != len(cs): raise DataError(f"{len(cs)} classes but {len(names)} class names")
+    if '{}' not in template: raise DataError(f"template must contain '{{}}': {template!r}")
+    return [template.format(n) for n in names]
 
 # %% ../nbs/21_avion.ipynb #787ea51f
 class AvionLoss(nn.Module):
@@ -272,17 +306,17 @@ class AvionModel(_StudentWrapper):
     "Prompted student + class prompts + projection + teacher class targets: `forward(x, v_t)` -> the dict `AvionLoss` reads."
     def __init__(self, student: PromptedVLM, classes: Sequence[str], classnames: Optional[Sequence[str]] = None,
                  teacher: Optional[TeacherTargets] = None, template: str = 'a satellite image of {}.',
-                 projection: str = 'auto', from_prefix: bool = True):
+                 projection: str = 'auto', from_prefix: bool = True, student_text: str = 'template'):
         super().__init__()
         if not isinstance(student, PromptedVLM): raise SattxtError(f"AvionModel needs a PromptedVLM student, got {type(student).__name__}")
         self.classes = [str(c) for c in classes]
         self.classnames = list(classnames) if classnames is not None else list(self.classes)
         if len(self.classes) < 2: raise DataError(f"classification needs at least 2 classes, got {self.classes}")
         if len(self.classnames) != len(self.classes): raise DataError(f"{len(self.classes)} classes but {len(self.classnames)} class names")
-        if '{}' not in template: raise DataError(f"template must contain '{{}}': {template!r}")
         if teacher is not None: check_class_lists(self.classes, teacher.classes)
-        self.student, self.template, self.from_prefix = student, template, from_prefix
-        self.class_text = CachedClassText(student, [template.format(c) for c in self.classnames])
+        self.student, self.template, self.from_prefix, self.student_text = student, template, from_prefix, student_text
+        texts = student_class_texts(self.classes, self.classnames, student_text, template)
+        self.class_text = CachedClassText(student, texts)
         sd = student_embed_dim(student)
         self.proj = FeatureProjection(sd, teacher.dim if teacher is not None else sd, projection)
         self.teacher_kind = None if teacher is None else teacher.kind
@@ -299,16 +333,20 @@ class AvionModel(_StudentWrapper):
             if v_t.shape != (len(z_i), self.t_t.shape[1]):
                 raise DataError(f"teacher image features must be (batch, {self.t_t.shape[1]}), got {tuple(v_t.shape)}")
             v_t = v_t.float().to(z_i.device)
-            scale = self.student.logit_scale.exp().clamp(max=100)
+            scale = self.student.logit_scale.exp()              # no value clamp: ClampLogitScale bounds the parameter
             out.update(v_s=self.proj(z_i), v_t=v_t, t_s=self.proj(z_t), t_t=self.t_t,
                        logits_t=(scale * F.normalize(v_t, dim=-1) @ self.t_t.T).detach())
         return out
 
     @torch.no_grad()
-    def scores(self, x: torch.Tensor, classnames: Optional[Sequence[str]] = None, bs: int = 256) -> np.ndarray:
-        "Cosine scores `(N, C)` of images (or prefix tokens) against the training classes, or against other `classnames`."
+    def scores(self, x: torch.Tensor, classnames: Optional[Sequence[str]] = None, bs: int = 256,
+               classes: Optional[Sequence[str]] = None) -> np.ndarray:
+        "Cosine scores `(N, C)` of images (or prefix tokens) vs the training classes, or other `classes`/`classnames`."
         was = self.training; self.eval()
-        zt = self.class_text() if classnames is None else self.student.encode_text([self.template.format(c) for c in classnames])
+        if classnames is None and classes is None: zt = self.class_text()
+        else:
+            cs = list(classes) if classes is not None else list(classnames)
+            zt = self.student.encode_text(student_class_texts(cs, classnames, self.student_text, self.template))
         zi = torch.cat([self.encode_images(x[i:i + bs].to(self.student.device)) for i in range(0, len(x), bs)])
         self.train(was)
         return (zi @ zt.T).cpu().numpy()
@@ -339,7 +377,7 @@ class AvionRetrievalModel(_StudentWrapper):
             v_t, t_t = F.normalize(v_t.float().to(z_i.device), dim=-1), F.normalize(t_t.float().to(z_i.device), dim=-1)
             if v_t.shape[1] != self.teacher_dim or t_t.shape[1] != self.teacher_dim:
                 raise DataError(f"teacher features must be {self.teacher_dim}-d, got {tuple(v_t.shape)} and {tuple(t_t.shape)}")
-            scale = self.student.logit_scale.exp().clamp(max=100)
+            scale = self.student.logit_scale.exp()
             out.update(v_s=self.proj(z_i), v_t=v_t, t_s=self.proj(z_t), t_t=t_t, logits_t=(scale * v_t @ t_t.T).detach())
         return out
 
@@ -398,11 +436,13 @@ def avion_retrieval_dls(x: torch.Tensor, captions_of: Sequence[Sequence[int]], v
     return _step_dls(_PairData(x, captions_of, v_t.float(), t_t.float(), steps, bs, seed), bs, 4, device)
 
 class KLWarmup(Callback):
-    "Before each training batch set the loss's `kl_scale` to w = min(1, pct_train / warmup_pct)."
+    "Before each training batch set the loss's `kl_scale` to AVION's w(step) (`kl_warmup_weight`, 0-based fit step)."
     order = -4
     def __init__(self, warmup_pct: float = 0.3): self.warmup_pct = warmup_pct
     def before_batch(self):
-        if self.training: self.learn.loss_func.kl_scale = kl_warmup_weight(self.pct_train, self.warmup_pct)
+        if self.training:
+            w = kl_warmup_weight(self.train_iter, self.n_iter * self.n_epoch, self.warmup_pct)
+            self.learn.loss_func.kl_scale = w
 
 class LossTerms(Callback):
     "Record each training step's loss terms (`AvionLoss.terms`: ce, vis, txt, kl, w) in `.history`."
@@ -417,7 +457,7 @@ class SkipValidation(Callback):
 
 # %% ../nbs/21_avion.ipynb #cd8f81e0
 def avion_learner(model: nn.Module, dls, cfg: AvionConfig = AvionConfig(), cbs=None, **kwargs):
-    "A fastai `Learner` for AVION: `AvionLoss`, KL warm-up, NaN guard, loss-term recorder; AdamW on exactly the trainable parameters."
+    "A fastai `Learner` for AVION: `AvionLoss`, KL warm-up, NaN guard, term recorder, logit-scale clamp; AdamW."
     import fastai.callback.progress     # noqa: F401  (progress bar, Learner.no_bar)
     from fastai.learner import Learner
     from fastai.optimizer import OptimWrapper
@@ -428,7 +468,8 @@ def avion_learner(model: nn.Module, dls, cfg: AvionConfig = AvionConfig(), cbs=N
     opt = partial(OptimWrapper, opt=partial(torch.optim.AdamW, weight_decay=cfg.wd))
     loss = AvionLoss.from_config(cfg, retrieval=isinstance(model, AvionRetrievalModel))
     return Learner(dls, model, loss_func=loss, opt_func=opt, lr=cfg.lr, splitter=lambda m: [params], wd_bn_bias=True,
-                   cbs=[KLWarmup(cfg.warmup_pct), NaNGuard(), LossTerms(), SkipValidation()] + list(cbs or []), **kwargs)
+                   cbs=[KLWarmup(cfg.warmup_pct), NaNGuard(), LossTerms(), SkipValidation(), ClampLogitScale()]
+                   + list(cbs or []), **kwargs)
 
 def prompted_student(vlm: nn.Module, cfg: AvionConfig = AvionConfig()) -> PromptedVLM:
     "Wrap `vlm` with the prompts of `cfg` (fresh N(0, 0.02) tokens; seed first for reproducible prompts)."
@@ -447,22 +488,44 @@ def train_avion(student: PromptedVLM, x: torch.Tensor, y, classes: Sequence[str]
                 v_t: Optional[torch.Tensor] = None, teacher: Optional[TeacherTargets] = None, cfg: AvionConfig = AvionConfig(),
                 seed: int = 0, from_prefix: bool = True, progress: bool = False, device=None):
     "Train the prompts of `student` on `(x, y)` for `cfg.steps` steps -> the fitted `Learner` (`learn.model` is the `AvionModel`)."
-    model = AvionModel(student, classes, classnames, teacher if cfg.needs_teacher else None, cfg.template, cfg.projection, from_prefix)
+    model = AvionModel(student, classes, classnames, teacher if cfg.needs_teacher else None, cfg.template,
+                       cfg.projection, from_prefix, cfg.student_text)
     if cfg.needs_teacher and v_t is None: raise DataError("distillation terms are on but no teacher image features v_t were given")
     set_seed(seed)
     dls = avion_dls(x, y, v_t if cfg.needs_teacher else None, cfg.steps, cfg.bs, seed, device=device or student.device)
     return _fit(avion_learner(model, dls, cfg), progress)
 
 # %% ../nbs/21_avion.ipynb #0584a490
-def few_shot_split(labels, K: int, seed: int, classes: Optional[Sequence[str]] = None, min_test: int = 1) -> tuple:
-    "Per class: shuffle its items by `seed`, first `K` -> train, the rest -> test. Returns `(train_idx, test_idx)` (sorted)."
+def default_sample_ids(name: str, n: int) -> list:
+    "Ids `'<name>/<i>'` (zero-padded, so they sort in item order) for a set whose files have no ids."
+    w = len(str(max(int(n) - 1, 0)))
+    return [f"{name}/{i:0{w}d}" for i in range(int(n))]
+
+def _check_ids(sample_ids, n: int, what: str = 'the set') -> list:
+    ids = [str(i) for i in sample_ids]
+    if len(ids) != n: raise DataError(f"{what}: {n} items but {len(ids)} sample ids")
+    dup = sorted(k for k, v in Counter(ids).items() if v > 1)
+    if dup: raise DataError(f"{what}: duplicate sample ids {dup[:5]}")
+    return ids
+
+def _canonical_names(classes: Sequence[str]) -> list:
+    canon, seen = [canonical_class_name(c) for c in classes], {}
+    for c, k in zip(classes, canon):
+        if seen.setdefault(k, c) != c:
+            raise DataError(f"classes {seen[k]!r} and {c!r} have the same canonical name {k!r}: "
+                            "AVION's splits cannot tell them apart")
+    return canon
+
+def _split_labels(labels, K, classes, min_test: int, what: str = 'few_shot_split') -> tuple:
+    "Checked `(y, K, class names)`: every class has at least `K + min_test` items."
     y = np.asarray(labels)
-    if y.ndim != 1 or not len(y): raise DataError(f"few_shot_split needs a non-empty 1-D label array, got shape {y.shape}")
+    if y.ndim != 1 or not len(y): raise DataError(f"{what} needs a non-empty 1-D label array, got shape {y.shape}")
     if not np.issubdtype(y.dtype, np.integer): raise DataError(f"labels must be integer class indices, got {y.dtype}")
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1: raise DataError(f"K must be an integer >= 1, got {K!r}")
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
+        raise DataError(f"K must be an integer >= 1, got {K!r}")
     K = int(K)
     C = len(classes) if classes is not None else int(y.max()) + 1
-    names = list(classes) if classes is not None else [str(c) for c in range(C)]
+    names = [str(c) for c in classes] if classes is not None else [str(c) for c in range(C)]
     if y.min() < 0 or y.max() >= C: raise DataError(f"labels must lie in [0, {C}), got [{y.min()}, {y.max()}]")
     counts = np.bincount(y, minlength=C)
     empty = [names[c] for c in range(C) if counts[c] == 0]
@@ -471,21 +534,282 @@ def few_shot_split(labels, K: int, seed: int, classes: Optional[Sequence[str]] =
     if short:
         raise DataError(f"K={K} shots + {min_test} test image(s) per class needs {K + min_test} images, but class "
                         + ', class '.join(short) + " image(s)")
-    g = np.random.default_rng(seed)
-    train, test = [], []
-    for c in range(C):
-        idx = g.permutation(np.flatnonzero(y == c))
-        train.append(idx[:K]); test.append(idx[K:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+    return y, K, names
 
-def base_novel_split(classes: Sequence[str], seed: int) -> tuple:
-    "Sorted classes shuffled by `seed`: the first ceil(C/2) are base, the rest novel. Returns `(base, novel)`, each sorted."
-    cs = sorted(str(c) for c in classes)
+def _draw_shots(groups: dict, K: int, rng: random.Random) -> tuple:
+    "AVION's draw: class by class (sorted names), one shared `rng` shuffles its id-sorted items; the first K train."
+    train, test = [], []
+    for name in sorted(groups):
+        items = list(groups[name]); rng.shuffle(items)
+        train += items[:K]; test += items[K:]
+    return train, test
+
+def _draw_classes(canon: Sequence[str], rng: random.Random) -> tuple:
+    "AVION's class draw: shuffle the sorted canonical names, the first ceil(C/2) are base -> (base, novel), sorted."
+    order = sorted(canon); rng.shuffle(order)
+    nb = math.ceil(len(order) / 2)
+    return sorted(order[:nb]), sorted(order[nb:])
+
+def _class_groups(y: np.ndarray, class_idx, canon: Sequence[str], ids: Optional[list]) -> dict:
+    key = (lambda i: i) if ids is None else (lambda i: ids[i])
+    return {canon[c]: sorted(np.flatnonzero(y == c).tolist(), key=key) for c in class_idx}
+
+def _check_rule(rule: str):
+    if rule not in ('avion', 'numpy'): raise DataError(f"split rule must be 'avion' or 'numpy', got {rule!r}")
+
+def _index_array(idx) -> np.ndarray: return np.sort(np.asarray(idx, dtype=int))
+
+def few_shot_split(labels, K: int, seed: int, classes: Optional[Sequence[str]] = None, min_test: int = 1,
+                   sample_ids: Optional[Sequence[str]] = None, rule: str = 'avion') -> tuple:
+    "Per class `K` shots -> train, the rest -> test, by AVION's rule (or `rule='numpy'`) -> `(train_idx, test_idx)`."
+    _check_rule(rule)
+    y, K, names = _split_labels(labels, K, classes, min_test)
+    if rule == 'numpy':
+        g, train, test = np.random.default_rng(seed), [], []
+        for c in range(len(names)):
+            idx = g.permutation(np.flatnonzero(y == c))
+            train.append(idx[:K]); test.append(idx[K:])
+        return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+    ids = None if sample_ids is None else _check_ids(sample_ids, len(y))
+    groups = _class_groups(y, range(len(names)), _canonical_names(names), ids)
+    train, test = _draw_shots(groups, K, random.Random(int(seed)))
+    return _index_array(train), _index_array(test)
+
+def _check_classes(classes) -> list:
+    cs = [str(c) for c in classes]
     if len(cs) < 2: raise DataError(f"base-to-novel needs at least 2 classes, got {cs}")
-    if len(set(cs)) != len(cs): raise DataError(f"duplicate class names: {sorted({c for c in cs if cs.count(c) > 1})}")
-    perm = np.random.default_rng(seed).permutation(len(cs))
-    nb = math.ceil(len(cs) / 2)
-    return sorted(cs[i] for i in perm[:nb]), sorted(cs[i] for i in perm[nb:])
+    dup = sorted(k for k, v in Counter(cs).items() if v > 1)
+    if dup: raise DataError(f"duplicate class names: {dup}")
+    return cs
+
+def base_novel_split(classes: Sequence[str], seed: int, rule: str = 'avion') -> tuple:
+    "Base and novel classes: sorted (canonical) names shuffled by `seed`, the first ceil(C/2) base -> `(base, novel)`."
+    _check_rule(rule)
+    cs = _check_classes(classes)
+    if rule == 'numpy':
+        cs = sorted(cs)
+        perm = np.random.default_rng(seed).permutation(len(cs))
+        nb = math.ceil(len(cs) / 2)
+        return sorted(cs[i] for i in perm[:nb]), sorted(cs[i] for i in perm[nb:])
+    canon = _canonical_names(cs); raw = dict(zip(canon, cs))
+    base, novel = _draw_classes(canon, random.Random(int(seed)))
+    return [raw[c] for c in base], [raw[c] for c in novel]
+
+def base_to_novel_split(labels, classes: Sequence[str], shots: int = 16, seed: int = 1,
+                        sample_ids: Optional[Sequence[str]] = None, rule: str = 'avion', min_test: int = 1) -> dict:
+    "The base-to-novel split in one draw -> dict(base, novel, train, test_base, test_novel): names, sorted indices."
+    _check_rule(rule)
+    cs = _check_classes(classes)
+    y = np.asarray(labels)
+    if y.ndim != 1 or not len(y) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= len(cs):
+        raise DataError(f"base_to_novel_split needs a non-empty 1-D array of class indices in [0, {len(cs)}), "
+                        f"got {y.dtype} {y.shape}")
+    if rule == 'numpy': rng = None; base, novel = base_novel_split(cs, seed, 'numpy')
+    else:
+        canon = _canonical_names(cs); raw = dict(zip(canon, cs))
+        rng = random.Random(int(seed))                 # one generator: the classes first, then the base classes' shots
+        base, novel = [[raw[c] for c in part] for part in _draw_classes(canon, rng)]
+    bi, ni = [cs.index(c) for c in base], [cs.index(c) for c in novel]
+    empty = [c for c, i in zip(novel, ni) if not (y == i).any()]
+    if empty: raise DataError(f"novel class(es) {empty} have no images")
+    b_items = np.flatnonzero(np.isin(y, bi))
+    remap = np.full(len(cs), -1); remap[bi] = np.arange(len(bi))
+    _split_labels(remap[y[b_items]], shots, base, min_test, 'base_to_novel_split')
+    if rule == 'numpy':
+        tr, te = few_shot_split(remap[y[b_items]], shots, seed, base, min_test, rule='numpy')
+        train, test_b = b_items[tr], b_items[te]
+    else:
+        ids = None if sample_ids is None else _check_ids(sample_ids, len(y))
+        train, test_b = _draw_shots(_class_groups(y, bi, [canonical_class_name(c) for c in cs], ids), int(shots), rng)
+    return dict(base=base, novel=novel, train=_index_array(train), test_base=_index_array(test_b),
+                test_novel=np.flatnonzero(np.isin(y, ni)))
+
+# %% ../nbs/21_avion.ipynb #12633501
+_SAMPLE_KEYS = ('sample_id', 'image_path', 'class_id', 'class_name')
+
+def avion_metadata(dataset: str, classes: Sequence[str], labels, sample_ids: Optional[Sequence[str]] = None,
+                   image_paths: Optional[Sequence[str]] = None, version: str = 'public_rebuild_v1') -> dict:
+    "AVION's `metadata.json` of a labelled image set: classes (id, raw, canonical, prompt name), samples sorted by id."
+    cs = [str(c) for c in classes]
+    canon = _canonical_names(cs)
+    y = np.asarray(labels)
+    if y.ndim != 1 or not len(y) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= len(cs):
+        raise DataError(f"{dataset}: labels must be a non-empty 1-D array of class indices in [0, {len(cs)})")
+    ids = default_sample_ids(dataset, len(y)) if sample_ids is None else _check_ids(sample_ids, len(y), dataset)
+    paths = [''] * len(y) if image_paths is None else [str(p) for p in image_paths]
+    if len(paths) != len(y): raise DataError(f"{dataset}: {len(y)} samples but {len(paths)} image paths")
+    samples = [dict(sample_id=ids[i], image_path=paths[i], class_id=int(y[i]), class_name=canon[y[i]])
+               for i in range(len(y))]
+    return dict(dataset=str(dataset), version=str(version), num_classes=len(cs), num_samples=len(samples),
+                classes=[dict(class_id=i, raw_name=c, canonical_name=k, prompt_name=k)
+                         for i, (c, k) in enumerate(zip(cs, canon))],
+                samples=sorted(samples, key=lambda r: r['sample_id']))
+
+def _write_avion_json(obj: dict, path) -> Path:
+    "JSON the way AVION's scripts write it (2-space indent, sorted keys, final newline), atomically."
+    with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + '\n', encoding='utf-8')
+    return Path(path)
+
+def _rows(rows, where, key: str, need: Sequence[str]) -> list:
+    if not isinstance(rows, list): raise DataError(f"{where}: '{key}' must be a list, got {type(rows).__name__}")
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict): raise DataError(f"{where}: {key}[{i}] must be an object, got {type(r).__name__}")
+        miss = [k for k in need if k not in r]
+        if miss: raise DataError(f"{where}: {key}[{i}] has no {miss[0]!r}")
+    return rows
+
+def _as_int(v, where, key: str) -> int:
+    if isinstance(v, bool): raise DataError(f"{where}: {key} must be an integer, got {v!r}")
+    try: return int(v)
+    except (TypeError, ValueError): raise DataError(f"{where}: {key} must be an integer, got {v!r}") from None
+
+def _samples(rows, where, key: str) -> list:
+    out = [dict(sample_id=str(r['sample_id']), image_path=str(r['image_path']),
+                class_id=_as_int(r['class_id'], where, f"{key}[{i}].class_id"), class_name=str(r['class_name']))
+           for i, r in enumerate(_rows(rows, where, key, _SAMPLE_KEYS))]
+    dup = sorted(k for k, v in Counter(r['sample_id'] for r in out).items() if v > 1)
+    if dup: raise DataError(f"{where}: '{key}' lists sample id {dup[0]!r} more than once")
+    return out
+
+def _json_object(path, what: str) -> tuple:
+    p = Path(path); d = read_json(p, what)
+    if not isinstance(d, dict): raise DataError(f"{p}: {what} must be a JSON object, got {type(d).__name__}")
+    return p, d
+
+def _need_keys(d: dict, keys, where, what: str):
+    miss = [k for k in keys if k not in d]
+    if miss: raise DataError(f"{where}: no key {miss[0]!r} ({what})")
+
+def save_avion_metadata(meta: dict, path) -> Path:
+    "Write AVION metadata (`avion_metadata`) as `metadata.json`."
+    return _write_avion_json(meta, path)
+
+def load_avion_metadata(path) -> dict:
+    "Read and check an AVION `metadata.json` (defaults as AVION reads them); a malformed file: a one-line `DataError`."
+    p, d = _json_object(path, 'AVION metadata')
+    _need_keys(d, ('dataset', 'classes', 'samples'), p, 'AVION metadata')
+    cls = [dict(class_id=_as_int(r['class_id'], p, f"classes[{i}].class_id"),
+                raw_name=str(r.get('raw_name', r.get('class_name', ''))), canonical_name=str(r['canonical_name']),
+                prompt_name=str(r.get('prompt_name', r['canonical_name'])))
+           for i, r in enumerate(_rows(d['classes'], p, 'classes', ('class_id', 'canonical_name')))]
+    for k in ('class_id', 'canonical_name'):
+        dup = sorted(str(x) for x, v in Counter(c[k] for c in cls).items() if v > 1)
+        if dup: raise DataError(f"{p}: two classes have {k} {dup[0]}")
+    name_of = {c['class_id']: c['canonical_name'] for c in cls}
+    smp = _samples(d['samples'], p, 'samples')
+    for i, r in enumerate(smp):
+        if r['class_name'] not in name_of.values():
+            raise DataError(f"{p}: samples[{i}].class_name {r['class_name']!r} is not a class of 'classes'")
+        if name_of.get(r['class_id']) != r['class_name']:
+            raise DataError(f"{p}: samples[{i}] has class_id {r['class_id']} but class_name {r['class_name']!r} "
+                            f"(class {r['class_id']} is {name_of.get(r['class_id'])!r})")
+    return dict(dataset=str(d['dataset']), version=str(d.get('version', 'unknown')), num_classes=len(cls),
+                num_samples=len(smp), classes=cls, samples=smp)
+
+# %% ../nbs/21_avion.ipynb #92b2c1b6
+def _sample_row(r: dict) -> dict: return {k: r[k] for k in _SAMPLE_KEYS}
+def _by_id(rows) -> list: return [_sample_row(r) for r in sorted(rows, key=lambda r: r['sample_id'])]
+
+def _meta_groups(meta: dict) -> dict:
+    groups = {}
+    for r in sorted(meta['samples'], key=lambda r: r['sample_id']): groups.setdefault(r['class_name'], []).append(r)
+    return groups
+
+def _check_shots(groups: dict, names, shots: int, what: str):
+    short = [f"{c!r} has {len(groups.get(c, []))}" for c in names if len(groups.get(c, [])) < shots]
+    if short: raise DataError(f"{what}: {shots} shots per class, but class " + ', class '.join(short) + " sample(s)")
+
+def avion_few_shot_split(meta: dict, K: int, seed: int) -> dict:
+    "AVION's `fewshot_{K}.json` from metadata: class by class, `random.Random(seed)` shuffles the id-sorted samples."
+    groups = _meta_groups(meta)
+    _check_shots(groups, sorted(groups), int(K), f"{meta['dataset']} few-shot")
+    train, test = _draw_shots(groups, int(K), random.Random(int(seed)))
+    return dict(dataset=meta['dataset'], version=meta.get('version', 'unknown'), protocol='few_shot', seed=int(seed),
+                num_shots=int(K), train=_by_id(train), test=_by_id(test))
+
+def avion_base_to_novel_split(meta: dict, shots: int = 16, seed: int = 1) -> dict:
+    "AVION's `base_to_novel.json`: base/novel classes, then the base classes' shots, from one `random.Random(seed)`."
+    names = [c['canonical_name'] for c in sorted(meta['classes'], key=lambda c: int(c['class_id']))]
+    if len(names) < 2: raise DataError(f"{meta['dataset']}: base-to-novel needs at least 2 classes, got {names}")
+    rng, groups = random.Random(int(seed)), _meta_groups(meta)
+    base, novel = _draw_classes(names, rng)
+    _check_shots(groups, base, int(shots), f"{meta['dataset']} base-to-novel")
+    train, test_b = _draw_shots({c: groups[c] for c in base}, int(shots), rng)
+    return dict(dataset=meta['dataset'], version=meta.get('version', 'unknown'), protocol='base_to_novel',
+                seed=int(seed), policy='seeded_random_50_50', num_shots=int(shots), base_classes=base,
+                novel_classes=novel, train_base=_by_id(train), test_base=_by_id(test_b),
+                test_novel=_by_id([r for c in novel for r in groups.get(c, [])]))
+
+def save_avion_splits(meta: dict, root, shots: Sequence[int] = (1, 2, 4, 8, 16), seeds: Sequence[int] = (1, 2, 3),
+                      b2n_shots: Optional[int] = 16) -> list:
+    "Write `root/metadata.json`, `root/seed{s}/fewshot_{K}.json` and (unless `b2n_shots=None`) `base_to_novel.json`."
+    root = Path(root)
+    out = [save_avion_metadata(meta, root/'metadata.json')]
+    for s in seeds:
+        out += [_write_avion_json(avion_few_shot_split(meta, K, s), root/f'seed{s}'/f'fewshot_{K}.json') for K in shots]
+        if b2n_shots is not None:
+            b2n = avion_base_to_novel_split(meta, b2n_shots, s)
+            out.append(_write_avion_json(b2n, root/f'seed{s}'/'base_to_novel.json'))
+    return out
+
+_SPLIT_KEYS = dict(few_shot=('seed', 'num_shots', 'train', 'test'),
+                   base_to_novel=('seed', 'num_shots', 'base_classes', 'novel_classes', 'train_base', 'test_base',
+                                  'test_novel'))
+
+def _check_b2n_classes(d: dict, out: dict, p):
+    for k in ('base_classes', 'novel_classes'):
+        if not isinstance(d[k], list) or not all(isinstance(c, str) for c in d[k]):
+            raise DataError(f"{p}: '{k}' must be a list of class names")
+    both = sorted(set(d['base_classes']) & set(d['novel_classes']))
+    if both: raise DataError(f"{p}: class {both[0]!r} is in both 'base_classes' and 'novel_classes'")
+    for k, allowed in (('train_base', 'base_classes'), ('test_base', 'base_classes'), ('test_novel', 'novel_classes')):
+        bad = [r for r in out[k] if r['class_name'] not in d[allowed]]
+        if bad:
+            raise DataError(f"{p}: '{k}' holds sample {bad[0]['sample_id']!r} of class {bad[0]['class_name']!r}, "
+                            f"not in '{allowed}'")
+
+def load_avion_split(path) -> dict:
+    "Read and check an AVION split file (`fewshot_{K}.json`, `base_to_novel.json`); a malformed one: a one-line error."
+    p, d = _json_object(path, 'AVION split')
+    _need_keys(d, ('protocol',), p, 'AVION split')
+    proto = d['protocol']
+    if proto not in _SPLIT_KEYS:
+        raise DataError(f"{p}: 'protocol' must be 'few_shot' or 'base_to_novel', got {proto!r}")
+    _need_keys(d, _SPLIT_KEYS[proto], p, f'a {proto} split')
+    out = dict(d, seed=_as_int(d['seed'], p, 'seed'), num_shots=_as_int(d['num_shots'], p, 'num_shots'))
+    lists = ('train', 'test') if proto == 'few_shot' else ('train_base', 'test_base', 'test_novel')
+    seen = {}
+    for k in lists:
+        out[k] = _samples(d[k], p, k)
+        for r in out[k]:
+            if seen.setdefault(r['sample_id'], k) != k:
+                raise DataError(f"{p}: sample {r['sample_id']!r} is in both '{seen[r['sample_id']]}' and '{k}'")
+    if proto == 'base_to_novel': _check_b2n_classes(d, out, p)
+    return out
+
+def split_indices(split: dict, sample_ids: Sequence[str], labels=None, classes: Optional[Sequence[str]] = None,
+                  where: str = 'split') -> dict:
+    "Positions in `sample_ids` of a split's samples: {train, test} or {base, novel, train, test_base, test_novel}."
+    pos = {k: i for i, k in enumerate(_check_ids(sample_ids, len(sample_ids)))}
+    canon = None if classes is None else _canonical_names([str(c) for c in classes])
+    y = None if labels is None else np.asarray(labels)
+    few, out = split['protocol'] == 'few_shot', {}
+    for k in (('train', 'test') if few else ('train_base', 'test_base', 'test_novel')):
+        miss = [r['sample_id'] for r in split[k] if r['sample_id'] not in pos]
+        if miss: raise DataError(f"{where}: {len(miss)} '{k}' sample(s) are not in the data set, e.g. {miss[0]!r}")
+        idx = np.array([pos[r['sample_id']] for r in split[k]], dtype=int)
+        if canon is not None and y is not None:
+            bad = [(r, i) for r, i in zip(split[k], idx) if r['class_name'] != canon[y[i]]]
+            if bad: raise DataError(f"{where}: sample {bad[0][0]['sample_id']!r} is class {bad[0][0]['class_name']!r} "
+                                    f"in the file but {canon[y[bad[0][1]]]!r} in the data set")
+        out['train' if k == 'train_base' else k] = np.sort(idx)
+    if not few:
+        raw = dict(zip(canon, classes)) if canon is not None else {}
+        for k in ('base', 'novel'):
+            miss = [c for c in split[f'{k}_classes'] if canon is not None and c not in raw]
+            if miss: raise DataError(f"{where}: {k} class {miss[0]!r} is not a class of the data set")
+            out[k] = [str(raw.get(c, c)) for c in split[f'{k}_classes']]
+    return out
 
 # %% ../nbs/21_avion.ipynb #c8f39b72
 FEW_SHOT_LADDER = {
@@ -584,15 +908,51 @@ def _write(res: dict, out) -> dict:
 
 def _zero_shot_student(student_vlm) -> PromptedVLM: return PromptedVLM(student_vlm, n_vis=0, n_txt=0)
 
+def _set_ids(s, sample_ids, n_sets: int) -> list:
+    "The sample ids of an `EvalSet`: from `sample_ids` (a list, or {set name: list}) or `default_sample_ids`."
+    if isinstance(sample_ids, dict): sample_ids = sample_ids.get(s.name)
+    elif sample_ids is not None and n_sets > 1: raise DataError("several sets: pass sample_ids as {set name: ids}")
+    return default_sample_ids(s.name, len(s)) if sample_ids is None else _check_ids(sample_ids, len(s), s.name)
+
+def _split_file(splits, d: str, n_sets: int, seed: int, fname: str) -> Path:
+    "`<folder of set d>/seed{seed}/<fname>`; `splits`: {set name: folder}, or a folder (of `<set name>/` folders)."
+    if isinstance(splits, dict):
+        if d not in splits: raise DataError(f"splits has no folder for set {d!r} (it has {sorted(splits)})")
+        root = Path(splits[d])
+    else:
+        root = Path(splits)
+        if (root/d).is_dir(): root = root/d
+        elif n_sets > 1: raise DataError(f"{root}: no folder {d!r} with the split files of set {d!r}")
+    return root/f'seed{seed}'/fname
+
+def _split_of(f: Path, protocol: str, shots: int, seed: int) -> dict:
+    sp = load_avion_split(f)
+    if sp['protocol'] != protocol:
+        raise DataError(f"{f}: a {sp['protocol']} split where a {protocol} split is expected")
+    if sp['num_shots'] != int(shots): raise DataError(f"{f}: num_shots is {sp['num_shots']}, the run asks for {shots}")
+    if sp['seed'] != int(seed): raise DataError(f"{f}: seed is {sp['seed']}, the run asks for {seed}")
+    return sp
+
 # %% ../nbs/21_avion.ipynb #9e4114bc
 def run_few_shot(teacher, student, sets, shots: Sequence[int] = (1, 4, 16), seeds: Sequence[int] = (1, 2, 3),
                  cfg: AvionConfig = AvionConfig(), ladder: Optional[dict] = None, descriptions=None,
-                 templates: Sequence[str] = DEFAULT_TEMPLATES, out=None, progress: bool = True, verbose: bool = True) -> dict:
+                 templates: Sequence[str] = DEFAULT_TEMPLATES, out=None, progress: bool = True, verbose: bool = True,
+                 split_rule: str = 'avion', sample_ids=None, splits=None) -> dict:
     "The few-shot ladder on each `EvalSet` for every K x seed; writes a results JSON (config, seeds, per-seed, summary, env) to `out`."
     log = print if verbose else (lambda *a, **k: None)
     sets, variants, t_all = _as_sets(sets), ladder_variants(cfg, ladder or FEW_SHOT_LADDER), time.time()
-    for name, s in sets.items():                          # every split must exist before anything trains
-        for K in shots: few_shot_split(s.labels, K, seeds[0], s.classes)
+    _check_rule(split_rule)
+    plans, files = {}, []
+    for d, s in sets.items():                             # every split must exist before anything trains
+        ids = _set_ids(s, sample_ids, len(sets))
+        for K in shots:
+            for seed in seeds:
+                if splits is None:
+                    plans[d, K, seed] = few_shot_split(s.labels, K, seed, s.classes, sample_ids=ids, rule=split_rule)
+                else:
+                    f = _split_file(splits, d, len(sets), seed, f'fewshot_{K}.json'); files.append(str(f))
+                    ix = split_indices(_split_of(f, 'few_shot', K, seed), ids, s.labels, s.classes, where=str(f))
+                    plans[d, K, seed] = ix['train'], ix['test']
     desc, text_fn = _descriptions_for(variants, descriptions, sets), _TextMemo(teacher.encode_text)
     jobs = [(d, K, seed, row) for d in sets for K in shots for seed in seeds for row in variants]
     per_seed, cache, split, prep = [], {}, {}, {}
@@ -603,7 +963,7 @@ def run_few_shot(teacher, student, sets, shots: Sequence[int] = (1, 4, 16), seed
             prep[d] = round(time.time() - t0, 1); log(f"{d}: {len(s)} images, {len(s.classes)} classes; teacher features in {prep[d]}s")
         sc = cache[d]
         if split.get('key') != (d, K, seed):
-            tr, te = few_shot_split(sc.y, K, seed, s.classes)
+            tr, te = plans[d, K, seed]
             tg = dict(templates=sc.templates)
             if desc is not None:
                 shots_f = {c: sc.v_t[tr][sc.y[tr] == i] for i, c in enumerate(s.classes)}
@@ -619,7 +979,8 @@ def run_few_shot(teacher, student, sets, shots: Sequence[int] = (1, 4, 16), seed
             if kind == 'student': pv = _zero_shot_student(student)
             else: set_seed(seed); pv = prompted_student(student, c)
             toks = sc.prefix(pv)
-            if kind == 'student': model = AvionModel(pv, s.classes, s.classnames, template=c.template)
+            if kind == 'student':
+                model = AvionModel(pv, s.classes, s.classnames, template=c.template, student_text=c.student_text)
             else:
                 T = tg['prototypes' if c.prototypes and 'prototypes' in tg else 'templates']
                 learn = train_avion(pv, toks[tr], sc.y[tr], s.classes, s.classnames, sc.v_t[tr], T, c, seed)
@@ -631,6 +992,7 @@ def run_few_shot(teacher, student, sets, shots: Sequence[int] = (1, 4, 16), seed
                               for row in variants} for K in shots} for d in sets}
     res = dict(experiment='avion_few_shot', config=cfg.to_dict(), ladder={k: dict(v) for k, v in (ladder or FEW_SHOT_LADDER).items()},
                shots=[int(k) for k in shots], seeds=[int(s) for s in seeds], templates=list(templates),
+               split=dict(rule='files' if splits is not None else split_rule, files=files or None),
                sets={d: dict(n=len(s), classes=list(s.classes), note=s.note) for d, s in sets.items()},
                descriptions=None if desc is None else dict(path=desc.meta.get('path'), classes=len(desc)),
                per_seed=per_seed, summary=summary, timing=dict(total_seconds=round(time.time() - t_all, 1), prepare_seconds=prep),
@@ -640,25 +1002,27 @@ def run_few_shot(teacher, student, sets, shots: Sequence[int] = (1, 4, 16), seed
 # %% ../nbs/21_avion.ipynb #8bf76cde
 def run_base_to_novel(teacher, student, sets, seeds: Sequence[int] = (1, 2, 3), shots: int = 16, cfg: AvionConfig = AvionConfig(),
                       ladder: Optional[dict] = None, descriptions=None, templates: Sequence[str] = DEFAULT_TEMPLATES,
-                      out=None, progress: bool = True, verbose: bool = True) -> dict:
+                      out=None, progress: bool = True, verbose: bool = True, split_rule: str = 'avion', sample_ids=None,
+                      splits=None) -> dict:
     "Base-to-novel ladder per `EvalSet` and seed: train on `shots` per base class; base / novel top-1 (own label spaces) and HM."
     log = print if verbose else (lambda *a, **k: None)
     sets, variants, t_all = _as_sets(sets), ladder_variants(cfg, ladder or B2N_LADDER), time.time()
     bad = [n for n, (k, c) in variants.items() if k == 'teacher' and c.prototypes]
     if bad: raise DataError(f"ladder row(s) {bad}: teacher prototypes need shots, which novel classes do not have; use prototypes=False")
-    plans = {}
+    _check_rule(split_rule)
+    plans, files = {}, []
     for d, s in sets.items():                             # every split must exist before anything trains
-        y = np.asarray(s.labels)
+        y, ids = np.asarray(s.labels), _set_ids(s, sample_ids, len(sets))
         for seed in seeds:
-            base, novel = base_novel_split(s.classes, seed)
+            if splits is None: sp = base_to_novel_split(y, s.classes, shots, seed, ids, split_rule)
+            else:
+                f = _split_file(splits, d, len(sets), seed, 'base_to_novel.json'); files.append(str(f))
+                sp = split_indices(_split_of(f, 'base_to_novel', shots, seed), ids, y, s.classes, where=str(f))
+            base, novel = sp['base'], sp['novel']
             bi, ni = [s.classes.index(c) for c in base], [s.classes.index(c) for c in novel]
-            b_items, n_items = np.flatnonzero(np.isin(y, bi)), np.flatnonzero(np.isin(y, ni))
             remap = np.full(len(s.classes), -1); remap[bi] = np.arange(len(bi)); remap[ni] = np.arange(len(ni))
-            tr_l, te_l = few_shot_split(remap[y[b_items]], shots, seed, base)
-            empty = [c for c, i in zip(novel, ni) if not (y == i).any()]
-            if empty: raise DataError(f"{d}: novel class(es) {empty} have no images")
             plans[d, seed] = dict(base=base, novel=novel, names_b=[s.classnames[i] for i in bi], names_n=[s.classnames[i] for i in ni],
-                                  tr=b_items[tr_l], te_b=b_items[te_l], te_n=n_items, yb=remap[y], bi=bi)
+                                  tr=sp['train'], te_b=sp['test_base'], te_n=sp['test_novel'], yb=remap[y], bi=bi)
     desc, text_fn = _descriptions_for(variants, descriptions, sets), _TextMemo(teacher.encode_text)
     jobs = [(d, seed, row) for d in sets for seed in seeds for row in variants]
     per_seed, cache, split, prep = [], {}, {}, {}
@@ -685,12 +1049,14 @@ def run_base_to_novel(teacher, student, sets, seeds: Sequence[int] = (1, 2, 3), 
             if kind == 'student': pv = _zero_shot_student(student)
             else: set_seed(seed); pv = prompted_student(student, c)
             toks = sc.prefix(pv)
-            if kind == 'student': model = AvionModel(pv, p['base'], p['names_b'], template=c.template)
+            if kind == 'student':
+                model = AvionModel(pv, p['base'], p['names_b'], template=c.template, student_text=c.student_text)
             else:
                 T = tg['prototypes' if c.prototypes and 'prototypes' in tg else 'templates']
                 learn = train_avion(pv, toks[p['tr']], yb[p['tr']], p['base'], p['names_b'], sc.v_t[p['tr']], T, c, seed)
                 model, rec['last_terms'] = learn.model, learn.loss_terms.history[-1]
-            sb, sn = model.scores(toks[p['te_b']], bs=c.eval_bs), model.scores(toks[p['te_n']], p['names_n'], bs=c.eval_bs)
+            sb = model.scores(toks[p['te_b']], bs=c.eval_bs)
+            sn = model.scores(toks[p['te_n']], p['names_n'], bs=c.eval_bs, classes=p['novel'])
         b, n = zero_shot_top1(sb, yb[p['te_b']]), zero_shot_top1(sn, yb[p['te_n']])
         rec.update(base=b, novel=n, hm=harmonic_mean(b, n), seconds=round(time.time() - t0, 2))
         per_seed.append(rec)
@@ -704,6 +1070,7 @@ def run_base_to_novel(teacher, student, sets, seeds: Sequence[int] = (1, 2, 3), 
             summary[d][row] = m
     res = dict(experiment='avion_base_to_novel', config=cfg.to_dict(), ladder={k: dict(v) for k, v in (ladder or B2N_LADDER).items()},
                shots=int(shots), seeds=[int(s) for s in seeds], templates=list(templates),
+               split=dict(rule='files' if splits is not None else split_rule, files=files or None),
                sets={d: dict(n=len(s), classes=list(s.classes), note=s.note) for d, s in sets.items()},
                descriptions=None if desc is None else dict(path=desc.meta.get('path'), classes=len(desc)),
                per_seed=per_seed, summary=summary, timing=dict(total_seconds=round(time.time() - t_all, 1), prepare_seconds=prep),

@@ -14,7 +14,7 @@ import torch
 from .core import DataError
 
 # %% auto #0
-__all__ = ['S2_BAND_INFO', 'S2_BANDS', 'S2_12', 'EUROSAT_FILE_ORDER', 'RGB', 'COMPOSITES', 'Band', 'check_band_names',
+__all__ = ['S2_BAND_INFO', 'S2_BANDS', 'S2_12', 'EUROSAT_FILE_ORDER', 'RGB', 'SCALINGS', 'COMPOSITES', 'Band', 'check_band_names',
            'band_indices', 'reorder', 'BandStats', 'composite', 'spectral_index']
 
 # %% ../nbs/01_bands.ipynb #b3053b85
@@ -64,6 +64,8 @@ def reorder(x, source: Sequence[str], target: Sequence[str] = S2_12):
     return x[..., idx, :, :]
 
 # %% ../nbs/01_bands.ipynb #1ffd457c
+SCALINGS = ('standard', 'minmax')
+
 @dataclass
 class BandStats:
     "Per-band mean/std in reflectance units (L1C digital numbers), named by band, carried with every dataset and model."
@@ -71,6 +73,7 @@ class BandStats:
     mean: list
     std: list
     source: str = ''
+    scaling: str = 'standard'    # 'standard': (x - mean) / std; 'minmax': per image and band (x - min) / (max - min)
 
     def __post_init__(self):
         self.bands = check_band_names(self.bands)
@@ -78,6 +81,8 @@ class BandStats:
         if not (len(self.bands) == len(self.mean) == len(self.std)):
             raise DataError(f"BandStats: {len(self.bands)} bands but {len(self.mean)} means and {len(self.std)} stds")
         if min(self.std) <= 0: raise DataError(f"BandStats: non-positive std {self.std}")
+        if self.scaling not in SCALINGS:
+            raise DataError(f"BandStats: scaling {self.scaling!r} is not one of {list(SCALINGS)}")
 
     @classmethod
     def from_data(cls, x, bands: Sequence[str], source: str = '') -> 'BandStats':
@@ -87,10 +92,16 @@ class BandStats:
         if x.shape[1] != len(bands): raise DataError(f"data has {x.shape[1]} channels, band list has {len(bands)}")
         return cls(list(bands), x.mean(axis=(0, 2, 3)).tolist(), np.maximum(x.std(axis=(0, 2, 3)), 1e-6).tolist(), source)
 
+    @classmethod
+    def minmax(cls, bands: Sequence[str], source: str = 'per-image min-max (SpectralGPT pre-training)') -> 'BandStats':
+        "Per-image, per-band min-max scaling to [0, 1] as in the official SpectralGPT pre-training (mean/std unused)."
+        return cls(list(bands), [0.]*len(bands), [1.]*len(bands), source, scaling='minmax')
+
     def subset(self, bands: Sequence[str]) -> 'BandStats':
         "Statistics for `bands` only, in that order."
         idx = band_indices(bands, self.bands)
-        return BandStats([self.bands[i] for i in idx], [self.mean[i] for i in idx], [self.std[i] for i in idx], self.source)
+        return BandStats([self.bands[i] for i in idx], [self.mean[i] for i in idx], [self.std[i] for i in idx],
+                         self.source, self.scaling)
 
     def _shape(self, x, v):
         if x.shape[-3] != len(self.bands):
@@ -99,20 +110,29 @@ class BandStats:
         return np.asarray(v, dtype=np.float32)[:, None, None]
 
     def normalize(self, x):
-        "(x - mean) / std per band; works on numpy arrays and torch tensors, channels first."
+        "Scale channels-first numpy arrays or torch tensors by `scaling`: `(x - mean) / std`, or per-image min-max."
         xf = x.float() if isinstance(x, torch.Tensor) and not x.is_floating_point() else x
+        if self.scaling == 'minmax':
+            self._shape(x, self.mean)                                      # channel-count check
+            if isinstance(xf, torch.Tensor): lo, hi = xf.amin((-2, -1), keepdim=True), xf.amax((-2, -1), keepdim=True)
+            else:
+                xf = np.asarray(xf, dtype=np.float32)
+                lo, hi = xf.min((-2, -1), keepdims=True), xf.max((-2, -1), keepdims=True)
+            return (xf - lo) / (hi - lo + 1e-10)
         return (xf - self._shape(x, self.mean)) / self._shape(x, self.std)
 
     def denormalize(self, x):
-        "Inverse of `normalize`."
+        "Inverse of `normalize` (`'standard'` scaling only: per-image min-max keeps no record of each image's range)."
+        if self.scaling == 'minmax':
+            raise DataError("BandStats: per-image min-max scaling cannot be inverted (each image's range is not kept)")
         return x * self._shape(x, self.std) + self._shape(x, self.mean)
 
     def to_json(self) -> str:
-        "Serialise to JSON (bands, mean, std, source), e.g. to store next to a checkpoint."
+        "Serialise to JSON (bands, mean, std, source, scaling), e.g. to store next to a checkpoint."
         return json.dumps(asdict(self))
     @classmethod
     def from_json(cls, s: str) -> 'BandStats':
-        "Rebuild from `to_json` output (validated like any `BandStats`)."
+        "Rebuild from `to_json` output (validated like any `BandStats`; JSON without `scaling` is `'standard'`)."
         return cls(**json.loads(s))
 
 # %% ../nbs/01_bands.ipynb #027572d0

@@ -27,7 +27,7 @@ def _guard(fn):
     except SattxtError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     except KeyboardInterrupt:
-        print("interrupted: the unfinished stage was left as .<stage>.partial and will be redone; "
+        print("interrupted: the unfinished stage was discarded (finished stages and earlier results are kept); "
               "run the same command again to resume", file=sys.stderr); sys.exit(130)
 
 def _stage_cmd(stage: str, config, set, out, device, force, quiet):
@@ -77,10 +77,11 @@ def sattxt_demo(out: str = 'demo_out',   # output folder: the run, report.md and
                 device: str = None, quiet: bool = False):
     "The main job on the embedded default: the whole pipeline (`sattxt_run`) plus the data report of `sattxt_nb.demo`."
     from sattxt_nb.demo import run_demo
-    from sattxt_nb.pipeline import run_pipeline
+    from sattxt_nb.pipeline import run_pipeline, check_device
+    cfg = _guard(lambda: _config(None, set)); _guard(lambda: check_device(device))     # bad input: before any work
     s = _guard(lambda: run_demo(str(Path(out)/'data'), 0))
     print('data report:', ', '.join(f"{k} {r.get('skipped', 'ok')}" for k, r in s['sections'].items()))
-    run = _guard(lambda: run_pipeline(_config(None, set), out, device=device, verbose=not quiet))
+    run = _guard(lambda: run_pipeline(cfg, out, device=device, verbose=not quiet))
     print(f"report: {run.out/'report.md'} (data report: {Path(out)/'data'/'report.md'})")
 
 COMMANDS = dict(sattxt_run=sattxt_run, sattxt_pretrain=sattxt_pretrain, sattxt_distill=sattxt_distill, sattxt_align=sattxt_align,

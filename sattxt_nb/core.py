@@ -32,7 +32,8 @@ def default_device(prefer: Optional[str] = None) -> torch.device:
     "Pick `prefer`, else `$SATTXT_DEVICE`, else cuda -> mps -> cpu. Asking for an unavailable device is an error."
     want = prefer or os.environ.get('SATTXT_DEVICE')
     if want:
-        dev = torch.device(want)
+        try: dev = torch.device(want)
+        except (RuntimeError, TypeError): raise SattxtError(f"unknown device {want!r}; use cpu, cuda, cuda:N or mps") from None
         if dev.type == 'cuda' and not torch.cuda.is_available():
             raise SattxtError(f"device {want!r} requested but CUDA is not available on this machine")
         if dev.type == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
@@ -205,7 +206,9 @@ def save_tensors(path: Union[str, Path], tensors: dict, meta: Optional[dict] = N
     bad = [k for k, v in tensors.items() if not isinstance(v, torch.Tensor)]
     if bad: raise TypeError(f"save_tensors: {bad} are not tensors; put other values in `meta`")
     flat = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}   # clone: no shared storage
-    with atomic_path(path) as tmp: save_file(flat, str(tmp))
+    with atomic_path(path) as tmp:
+        save_file(flat, str(tmp))
+        um = os.umask(0); os.umask(um); os.chmod(tmp, 0o666 & ~um)   # safetensors writes 0600; use the usual mode
     meta = json.loads(json.dumps(meta or {}, default=str))
     rec = dict(format=_TENSORS_FORMAT, kind=kind, file=path.name, sha256=file_sha256(path), meta=meta,
                meta_sha256=json_sha256(meta))
@@ -239,7 +242,9 @@ def torch_load_safe(path: Union[str, Path], what: str = 'checkpoint'):
     if not p.is_file(): raise ModelPathError(f"{what} {p} not found")
     try: return torch.load(p, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e:
-        first = next((l for l in str(e).splitlines() if 'Unsupported' in l or 'global' in l.lower()), str(e).splitlines()[0])
+        first = next((l for l in str(e).splitlines() if 'Unsupported global' in l), None)
+        if first is None:                  # the safe unpickler choked on bytes that are not a pickle at all
+            raise DataError(f"{p}: not a readable torch {what} (truncated or corrupt)") from None
         raise DataError(f"{p}: the {what} holds Python objects that safe loading refuses ({first.strip()[:160]}); on a machine "
                         f"where you trust it, re-save its tensors: torch.save(<the state dict>, 'clean.pth')") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError) as e:

@@ -22,10 +22,10 @@ from fastai.vision.augment import RandTransform
 
 from .core import DataError
 from .bands import S2_12, BandStats, composite
-from .datasets import load_eurosat_ms
+from .datasets import load_eurosat_ms, load_eurosat_rgb
 
 # %% auto #0
-__all__ = ['TensorMS', 'MSLoader', 'NormalizeMS', 'MSBlock', 'SyncDihedral', 'SyncCrop', 'RenderRGB', 'paired_dls',
+__all__ = ['TensorMS', 'MSLoader', 'NormalizeMS', 'MSBlock', 'SyncDihedral', 'SyncCrop', 'RenderRGB', 'RGBLoader', 'paired_dls',
            'ms_classification_dls', 'rgb_classification_dls', 'PickCaption', 'caption_dls']
 
 # %% ../nbs/07_dataloaders.ipynb #6f1f3fab
@@ -102,16 +102,22 @@ class RenderRGB(Transform):
         r = self.rendering or _rgb_renderer()
         return PILImage.create(r(np.asarray(self.loader(o)), self.bands))
 
+class RGBLoader(Transform):
+    "Read an RGB twin with `loader` (path -> `(H,W,3)` uint8, size-checked) as a `PILImage`."
+    def __init__(self, loader: Callable = load_eurosat_rgb): super().__init__(); self.loader = loader
+    def encodes(self, o): return PILImage.create(np.asarray(self.loader(o)))
+
 def paired_dls(df: pd.DataFrame, ms_col: str = 'ms_path', rgb_col: Optional[str] = 'rgb_path', rgb: str = 'twin',
                loader: Callable = load_eurosat_ms, stats: Optional[BandStats] = None, rgb_size: Optional[int] = None,
-               aug: bool = True, crop_scale=(0.5, 1.0), bs: int = 64, seed: int = 0, **kwargs):
+               aug: bool = True, crop_scale=(0.5, 1.0), bs: int = 64, seed: int = 0,
+               rgb_loader: Callable = load_eurosat_rgb, **kwargs):
     "DataLoaders of `(TensorMS, TensorImage)` views of the same patch, with synchronised augmentation on training."
     for c in [ms_col] + ([rgb_col] if rgb == 'twin' else []):
         if c not in df.columns: raise DataError(f"paired_dls: column {c!r} not in the frame (columns: {list(df.columns)})")
     if 'is_valid' not in df.columns: raise DataError("paired_dls: the frame has no `is_valid` column; use split_items(df, seed=...)")
     if rgb not in ('twin', 'render'): raise DataError(f"rgb must be 'twin' or 'render', got {rgb!r}")
-    rgb_block = ImageBlock() if rgb == 'twin' else TransformBlock(type_tfms=[RenderRGB(loader)], item_tfms=[],
-                                                                   batch_tfms=[IntToFloatTensor()])
+    rgb_block = TransformBlock(type_tfms=[RGBLoader(rgb_loader) if rgb == 'twin' else RenderRGB(loader)], item_tfms=[],
+                               batch_tfms=[IntToFloatTensor()])
     item_tfms = ([Resize(rgb_size)] if rgb_size else [])
     if rgb == 'render':
         from fastai.data.transforms import ToTensor

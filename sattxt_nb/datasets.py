@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_datasets.ipynb #eb5dab57
 from __future__ import annotations
-import json, re
+import json, re, warnings
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -16,9 +16,10 @@ from .bands import S2_12, EUROSAT_FILE_ORDER, BandStats
 from .io import read_geotiff, read_rgb
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'EUROSAT_CLASSES', 'natural_key', 'class_folder_items', 'eurosat_ms_items', 'eurosat_rgb_items',
-           'load_eurosat_ms', 'eurosat_pairs', 'dataset_band_stats', 'scene_folder_items', 'ucm_caption_path',
-           'caption_items', 'split_items', 'eurosat_sample_dir']
+__all__ = ['IMAGE_EXTS', 'EUROSAT_CLASSES', 'EUROSAT_SIZE', 'UCM_CLASSES', 'natural_key', 'class_folder_items',
+           'eurosat_ms_items', 'eurosat_rgb_items', 'load_eurosat_ms', 'load_eurosat_rgb', 'eurosat_pairs',
+           'dataset_band_stats', 'scene_folder_items', 'ucm_caption_path', 'caption_items', 'split_items',
+           'eurosat_sample_dir']
 
 # %% ../nbs/03_datasets.ipynb #5f8e5a4d
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp')
@@ -59,16 +60,41 @@ def eurosat_rgb_items(root: Union[str, Path], classes: Optional[Sequence[str]] =
     "List a EuroSAT-RGB folder (`<Class>/<Class>_<n>.jpg`)."
     return class_folder_items(root, exts=('.jpg', '.jpeg', '.png'), classes=classes)
 
+EUROSAT_SIZE = (64, 64)
+
 def load_eurosat_ms(path: Union[str, Path], bands: Sequence[str] = S2_12) -> np.ndarray:
-    "Read a EuroSAT-MS GeoTIFF (13 bands, uint16, B8A last) as `(len(bands),64,64)` uint16 in the order of `bands`."
-    return read_geotiff(path, expected_count=13, dtype='uint16', band_names=EUROSAT_FILE_ORDER, bands=bands)
+    "Read a EuroSAT-MS GeoTIFF (13 bands, uint16, B8A last, 64x64) as `(len(bands),64,64)` uint16 in `bands` order."
+    return read_geotiff(path, expected_count=13, dtype='uint16', band_names=EUROSAT_FILE_ORDER, bands=bands,
+                        shape=EUROSAT_SIZE)
+
+def load_eurosat_rgb(path: Union[str, Path]) -> np.ndarray:
+    "Read a EuroSAT RGB jpg (64x64) as `(64,64,3)` uint8; a file of another size is refused."
+    return read_rgb(path, shape=EUROSAT_SIZE)
+
+def _refuse_ambiguous(df: pd.DataFrame, root, what: str):
+    dup = df[df.duplicated(['label', 'name'], keep=False)]
+    if not len(dup): return
+    label, name = dup.label.iloc[0], dup['name'].iloc[0]
+    files = ', '.join(p.name for p in dup.path[(dup.label == label) & (dup['name'] == name)])
+    raise DataError(f"{root}: {dup.groupby(['label', 'name']).ngroups} ambiguous {what} name(s), e.g. "
+                    f"{label}/{name} is {files}; keep one file per <Class>/<name>")
 
 def eurosat_pairs(ms_root: Union[str, Path], rgb_root: Union[str, Path]) -> pd.DataFrame:
-    "Match EuroSAT-MS patches with their official RGB twins by `<Class>_<n>`: columns `name`, `label`, `ms_path`, `rgb_path`."
+    "Pair EuroSAT-MS patches with their RGB twins on `<Class>/<stem>`: columns `name`, `label`, `ms_path`, `rgb_path`."
     ms, rgb = eurosat_ms_items(ms_root), eurosat_rgb_items(rgb_root)
-    df = ms.rename(columns={'path': 'ms_path'}).merge(rgb[['name', 'path']].rename(columns={'path': 'rgb_path'}), on='name')
-    if df.empty: raise DataError(f"no EuroSAT twins: no file name in {ms_root} matches one in {rgb_root}")
-    return df.reset_index(drop=True)
+    _refuse_ambiguous(ms, ms_root, 'MS'); _refuse_ambiguous(rgb, rgb_root, 'RGB')
+    rgb = rgb[['label', 'name', 'path']].rename(columns={'path': 'rgb_path'})
+    df = ms.rename(columns={'path': 'ms_path'}).merge(rgb, on=['label', 'name'], how='left')
+    alone = df.rgb_path.isna()
+    if alone.all(): raise DataError(f"no EuroSAT twins: no <Class>/<name> in {ms_root} matches one in {rgb_root}")
+    out = df[~alone].reset_index(drop=True)
+    first = df.ms_path[alone].iloc[0] if alone.any() else None
+    summary = (f"{len(out)} EuroSAT MS/RGB pairs from {len(df)} MS patches; " +
+               (f"{int(alone.sum())} MS patch(es) without an RGB twin in {rgb_root} left out "
+                f"(first: {first.parent.name}/{first.name})" if alone.any() else "every MS patch has its RGB twin"))
+    out.attrs.update(ms_without_twin=int(alone.sum()), summary=summary)
+    if alone.any(): warnings.warn(summary, stacklevel=2)
+    return out
 
 # %% ../nbs/03_datasets.ipynb #0661c29e
 def dataset_band_stats(paths: Sequence, loader=load_eurosat_ms, bands: Sequence[str] = S2_12, source: str = '') -> BandStats:
@@ -90,13 +116,17 @@ def scene_folder_items(root: Union[str, Path], classes: Optional[Sequence[str]] 
     return class_folder_items(root, exts=IMAGE_EXTS, classes=classes)
 
 # %% ../nbs/03_datasets.ipynb #6dfce122
-def ucm_caption_path(filename: str, images_root: Union[str, Path], classes: Optional[Sequence[str]] = None) -> Path:
-    "Map a UCM-Captions file name (`'101.tif'`) to its UC Merced image (`airplane/airplane00.*`)."
+UCM_CLASSES = ['agricultural', 'airplane', 'baseballdiamond', 'beach', 'buildings', 'chaparral', 'denseresidential',
+               'forest', 'freeway', 'golfcourse', 'harbor', 'intersection', 'mediumresidential', 'mobilehomepark',
+               'overpass', 'parkinglot', 'river', 'runway', 'sparseresidential', 'storagetanks', 'tenniscourt']
+
+def ucm_caption_path(filename: str, images_root: Union[str, Path], classes: Sequence[str] = UCM_CLASSES) -> Path:
+    "Map a UCM-Captions file name (`'101.tif'`) to its UC Merced image (`airplane/airplane00.*`), fixed class list."
     images_root = Path(images_root)
     m = re.fullmatch(r'(\d+)(\.\w+)?', Path(filename).name)
     if not m: raise DataError(f"UCM-Captions file name {filename!r} is not numeric (expected '1.tif' ... '2100.tif')")
     n = int(m.group(1))
-    classes = sorted(classes) if classes is not None else sorted(d.name for d in images_root.iterdir() if d.is_dir())
+    classes = sorted(classes)
     if not 1 <= n <= 100*len(classes): raise DataError(f"UCM-Captions image {n} is out of range for {len(classes)} classes")
     c = classes[(n-1)//100]
     stem = f"{c}{(n-1) % 100:02d}"
@@ -117,21 +147,30 @@ def caption_items(json_path: Union[str, Path], images_root: Union[str, Path], da
     if not images_root.is_dir(): raise DataError(f"{images_root}: image folder not found")
     if dataset == 'auto':
         dataset = 'ucm' if all(re.fullmatch(r'\d+\.\w+', str(i.get('filename', ''))) for i in imgs[:50]) else 'flat'
-    classes = sorted(p.name for p in images_root.iterdir() if p.is_dir()) if dataset == 'ucm' else None
     rows = []
     for i in imgs:
         fn = i.get('filename')
-        if fn is None or 'sentences' not in i: raise DataError(f"{json_path}: an image entry lacks 'filename' or 'sentences': {str(i)[:120]}")
-        p = ucm_caption_path(fn, images_root, classes) if dataset == 'ucm' else images_root/fn
+        if fn is None or 'sentences' not in i:
+            raise DataError(f"{json_path}: an image entry lacks 'filename' or 'sentences': {str(i)[:120]}")
+        p = ucm_caption_path(fn, images_root) if dataset == 'ucm' else images_root/fn
         label = p.parent.name if dataset == 'ucm' else re.sub(r'_?\d+$', '', Path(fn).stem)
         rows.append(dict(path=p, filename=fn, split=i.get('split', 'train'), label=label,
                          captions=[s['raw'].strip() for s in i['sentences'] if s.get('raw', '').strip()]))
     df = pd.DataFrame(rows)
+    if dataset == 'ucm':
+        lack = sorted(c for c in df.label.unique() if not (images_root/c).is_dir())
+        if lack: raise DataError(f"{images_root}: no class folder(s) {lack} ({int(df.label.isin(lack).sum())} of the "
+                                 f"{len(df)} images of {json_path.name}); a UC Merced copy needs "
+                                 f"<class>/<class>NN images")
+    if missing not in ('error', 'drop'): raise DataError(f"missing must be 'error' or 'drop', got {missing!r}")
     absent = ~df.path.map(Path.exists)
     if absent.any():
         if missing == 'error':
-            raise DataError(f"{json_path}: {int(absent.sum())} of {len(df)} images not found under {images_root} "
-                            f"(first: {df.path[absent].iloc[0]}); pass missing='drop' to skip them")
+            raise DataError(f"{json_path}: {int(absent.sum())} of the {len(df)} images it lists are not in "
+                            f"{images_root} "
+                            f"(first: {df.path[absent].iloc[0].relative_to(images_root)}); copy them there, point the "
+                            f"image folder at a complete copy, or delete their entries from the json "
+                            f"(from Python: caption_items(..., missing='drop') skips them)")
         df = df[~absent].reset_index(drop=True)
     df.attrs['dropped_missing'] = int(absent.sum())
     return df

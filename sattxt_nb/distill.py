@@ -17,12 +17,13 @@ import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelFitException
 from fastprogress.fastprogress import progress_bar
 
-from .core import DataError, SattxtError, env_info, artefact_dir, default_device
+from .core import (DataError, SattxtError, env_info, artefact_dir, default_device, save_tensors, load_tensors,
+                            write_json)
 
 # %% auto #0
 __all__ = ['SRDLoss', 'module_fingerprint', 'TeacherTargetCache', 'random_boxes', 'multi_crop', 'MultiViewModel', 'DistillConfig',
-           'DistillCallback', 'PairCheck', 'NaNGuard', 'DistillCheckpoint', 'distill_learner', 'apply_precision',
-           'TargetLookup', 'cached_target_dls']
+           'DistillCallback', 'PairCheck', 'NaNGuard', 'DistillCheckpoint', 'load_stage1_checkpoint', 'distill_learner',
+           'apply_precision', 'TargetLookup', 'cached_target_dls']
 
 # %% ../nbs/13_distill.ipynb #fb00ca45
 class SRDLoss(nn.Module):
@@ -69,26 +70,46 @@ def module_fingerprint(m: nn.Module) -> str:
     return h.hexdigest()[:16]
 
 class TeacherTargetCache:
-    "Teacher outputs for a list of samples, computed once and stored in `cache_dir` under a content key."
+    "Teacher outputs for a list of samples, computed once and stored in `cache_dir` under a content key (hash-checked)."
     def __init__(self, teacher: nn.Module, cache_dir: Union[str, Path, None] = None, device=None):
         self.teacher, self.device = teacher, device or default_device()
         self.dir = artefact_dir('teacher_targets', root=cache_dir) if cache_dir is None else artefact_dir(root=cache_dir)
         self.fp = module_fingerprint(teacher)
+        self.hit, self.reason = False, None
 
     def key(self, ids: Sequence[str], extra: str = '') -> str:
         h = hashlib.sha256((self.fp + extra + '\n'.join(map(str, ids))).encode())
         return h.hexdigest()[:20]
 
+    def path(self, ids: Sequence[str], extra: str = '') -> Path:
+        "The cache file of `ids` (`<key>.safetensors`; its record `<key>.json` is beside it)."
+        return self.dir/f"{self.key(ids, extra)}.safetensors"
+
+    def read(self, ids: Sequence[str], extra: str = '') -> Optional[torch.Tensor]:
+        "The cached targets of `ids`, or None (and `reason`) when the cache is missing, changed, truncated or stale."
+        p = self.path(ids, extra)
+        if not p.exists(): self.reason = 'no cache file'; return None
+        try: t, meta = load_tensors(p, kind='teacher_targets')
+        except DataError as e: self.reason = str(e); return None
+        z = t.get('targets')
+        if z is None or z.ndim != 2 or len(z) != len(ids) or meta.get('n') != len(ids) or meta.get('fp') != self.fp:
+            self.reason = f"{p}: written for other samples or another teacher"; return None
+        self.reason = None
+        return z
+
+    def write(self, targets: torch.Tensor, ids: Sequence[str], extra: str = '') -> Path:
+        "Store `targets` (N, D) of `ids` atomically, with their content hash in the record."
+        if len(targets) != len(ids): raise SattxtError(f"{len(targets)} teacher targets for {len(ids)} ids")
+        p = self.path(ids, extra)
+        save_tensors(p, {'targets': targets}, meta=dict(n=len(ids), fp=self.fp, extra=extra), kind='teacher_targets')
+        return p
+
     @torch.no_grad()
     def build(self, ids: Sequence[str], load: Callable, bs: int = 64, extra: str = '', force: bool = False) -> torch.Tensor:
         "Teacher outputs (N, D) for samples `ids`; `load(id)` returns the normalised MS tensor (C,H,W) the teacher expects."
-        path = self.dir/f"{self.key(ids, extra)}.pt"
-        if path.exists() and not force:
-            try:
-                d = torch.load(path, map_location='cpu', weights_only=True)
-                if d['n'] == len(ids) and d['fp'] == self.fp: self.hit = True; return d['targets']
-            except Exception: pass   # corrupt cache file: rebuild below
-        self.hit = False
+        cached = None if force else self.read(ids, extra)
+        self.hit = cached is not None
+        if self.hit: return cached
         was_training = self.teacher.training
         self.teacher.eval().to(self.device)
         out = []
@@ -97,8 +118,7 @@ class TeacherTargetCache:
             out.append(self.teacher(x).float().cpu())
         self.teacher.train(was_training)
         targets = torch.cat(out)
-        tmp = path.with_suffix('.tmp')
-        torch.save({'targets': targets, 'n': len(ids), 'fp': self.fp, 'extra': extra}, tmp); tmp.replace(path)
+        self.write(targets, ids, extra)
         return targets
 
 # %% ../nbs/13_distill.ipynb #e058ea87
@@ -225,24 +245,47 @@ class NaNGuard(Callback):
                               f"check the input normalisation, the learning rate and the temperatures")
 
 class DistillCheckpoint(Callback):
-    "Save trainable modules + config + seed + losses + versions after each epoch (atomic), and G_v alone for stage 2."
+    "After each epoch: modules -> `stage1.safetensors`, config/seed/losses/env -> `stage1.json`; G_v alone for stage 2."
     order = 60
     def __init__(self, out_dir: Union[str, Path], cfg: DistillConfig, modules: dict, extra: Optional[dict] = None):
+        bad = [k for k in modules if not isinstance(k, str) or not k or '.' in k]
+        if bad: raise SattxtError(f"DistillCheckpoint module names must be non-empty strings without '.', got {bad}")
         self.out, self.cfg, self.modules, self.extra = artefact_dir(root=out_dir), cfg, modules, extra or {}
         self.history = []
     def after_epoch(self):
         rec = self.learn.recorder
         self.history.append(dict(epoch=self.epoch, train_loss=float(rec.losses[-1]) if rec.losses else None,
                                  valid_loss=(float(rec.values[-1][1]) if rec.values and len(rec.values[-1]) > 1 else None)))
-        state = dict(config=self.cfg.to_dict(), seed=self.cfg.seed, epoch=self.epoch, history=self.history, env=env_info(),
-                     extra=self.extra, modules={k: m.state_dict() for k, m in self.modules.items()})
-        tmp = self.out/'stage1.pt.tmp'; torch.save(state, tmp); tmp.replace(self.out/'stage1.pt')
+        tensors = {f"{name}.{k}": v for name, m in self.modules.items() for k, v in m.state_dict().items()}
+        meta = dict(config=self.cfg.to_dict(), seed=self.cfg.seed, epoch=self.epoch, history=self.history,
+                    env=env_info(), extra=self.extra, modules=list(self.modules))
+        save_tensors(self.out/'stage1.safetensors', tensors, meta=meta, kind='stage1')
         if 'projector' in self.modules:      # G_v on its own, in the format stage 2 reads (`student.load_projector`)
             from sattxt_nb.student import Projector, save_projector
             proj = self.modules['projector']
             if not isinstance(proj, Projector): raise SattxtError(f"modules['projector'] must be a student.Projector, got {type(proj).__name__}")
-            save_projector(proj, self.out/'projector.pt.tmp'); (self.out/'projector.pt.tmp').replace(self.out/'projector.pt')
-        (self.out/'history.json').write_text(json.dumps(dict(config=self.cfg.to_dict(), history=self.history), indent=1))
+            save_projector(proj, self.out/'projector.safetensors')
+        write_json(self.out/'history.json', dict(config=self.cfg.to_dict(), history=self.history))
+
+# %% ../nbs/13_distill.ipynb #2de39752
+def load_stage1_checkpoint(folder: Union[str, Path]) -> tuple:
+    "What `DistillCheckpoint` wrote in `folder` -> `(modules: name -> state dict, meta)`, hashes and kind checked."
+    p = Path(folder)
+    f = p if p.suffix == '.safetensors' else p/'stage1.safetensors'
+    old = f.with_suffix('.pt')
+    if not f.exists() and old.exists():   # never unpickled
+        raise DataError(f"{old}: a stage-1 checkpoint in the old pickle format, which is not read any more; "
+                        f"re-run stage 1")
+    tensors, meta = load_tensors(f, kind='stage1')
+    names = meta.get('modules')
+    if not isinstance(names, list) or not names: raise DataError(f"{f}: its record lists no modules")
+    modules = {n: {} for n in names}
+    for k, v in tensors.items():
+        n, _, rest = k.partition('.')
+        if n not in modules or not rest:
+            raise DataError(f"{f}: tensor {k!r} belongs to none of the recorded modules {names}")
+        modules[n][rest] = v
+    return modules, meta
 
 # %% ../nbs/13_distill.ipynb #4bde1922
 def distill_learner(student: nn.Module, dls, cfg: DistillConfig, out_dim: int, teacher: Optional[nn.Module] = None,
@@ -251,6 +294,14 @@ def distill_learner(student: nn.Module, dls, cfg: DistillConfig, out_dim: int, t
     "A fastai `Learner` for stage 1: `student` maps RGB views to the teacher's space (backbone -> G_v -> W_ms)."
     from fastai.learner import Learner
     from fastai.optimizer import Adam    # decoupled weight decay by default, i.e. AdamW
+    if not isinstance(cfg.epochs, int) or cfg.epochs < 1:
+        raise DataError(f"stage 1 needs epochs >= 1, got epochs={cfg.epochs}")
+    try: n_batches = len(dls.train)
+    except TypeError: n_batches = None       # a loader without a length: nothing to check up front
+    if n_batches == 0:
+        n, bs = getattr(dls.train, 'n', '?'), getattr(dls.train, 'bs', '?')
+        raise DataError(f"the training data gives no batch: {n} training pairs with batch size {bs} "
+                        f"(incomplete batches are dropped); lower the batch size or add pairs")
     cbs = list(cbs or []) + [DistillCallback(cfg, teacher), NaNGuard()]
     if teacher is not None and cfg.check_pairs:
         if red_index is None: raise SattxtError("an online teacher needs `red_index` (position of B04 in the MS bands) for the pair check")
@@ -286,6 +337,10 @@ def cached_target_dls(df, targets: torch.Tensor, rgb_col: str = 'rgb_path', rgb_
     from fastai.vision.augment import Resize
     if len(df) != len(targets): raise DataError(f"{len(df)} samples but {len(targets)} cached teacher targets")
     if 'is_valid' not in df.columns: raise DataError("the frame has no `is_valid` column; use split_items(df, seed=...)")
+    n_train = int((~df.is_valid.astype(bool)).sum())
+    if bs < 1 or n_train < bs:
+        raise DataError(f"{n_train} training pairs but batch size {bs}: a training batch needs at least bs pairs "
+                        f"(incomplete batches are dropped); lower bs or add pairs")
     df = df.reset_index(drop=True).assign(target_idx=range(len(df)))
     dblock = DataBlock(blocks=(ImageBlock(), TransformBlock()), get_x=ColReader(rgb_col), get_y=TargetLookup(targets),
                        splitter=ColSplitter('is_valid'), item_tfms=[Resize(rgb_size)] if rgb_size else [])

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 import torch.distributed as dist
 from fastai.callback.core import Callback
 
-from .core import DataError, SattxtError, artefact_dir
+from .core import (DataError, SattxtError, artefact_dir, atomic_path, file_sha256, write_json, save_tensors,
+                            load_tensors)
 
 # %% auto #0
 __all__ = ['WRITER_CALLBACKS', 'world_size', 'rank', 'local_rank', 'is_distributed', 'is_main', 'init_distributed', 'barrier',
@@ -353,16 +354,9 @@ def sharded_teacher_targets(cache: TeacherTargetCache, ids: Sequence[str], load:
     "`cache.build(ids, load, bs)` with the batches split over ranks and merged; rank 0 writes the same cache file."
     if not is_distributed(): return cache.build(ids, load, bs=bs, extra=extra, force=force)
     if not len(ids): raise DataError("sharded_teacher_targets: no ids")
-    path = cache.dir/f"{cache.key(ids, extra)}.pt"
-    ok = False
-    if is_main() and path.exists() and not force:
-        try: d = torch.load(path, map_location='cpu', weights_only=True); ok = d['n'] == len(ids) and d['fp'] == cache.fp
-        except Exception: ok = False
-    if broadcast_object(ok):
-        cache.hit = True
-        d = run_on_main(lambda: torch.load(path, map_location='cpu', weights_only=True))   # rank 0 reads, all receive
-        return d['targets']
-    cache.hit = False
+    cached = run_on_main(lambda: None if force else cache.read(ids, extra))    # rank 0 reads and verifies, all receive
+    cache.hit = cached is not None
+    if cache.hit: return cached
     t = cache.teacher; was = t.training; t.eval().to(cache.device)
     mine = {s: t(torch.stack([torch.as_tensor(load(o)) for o in ids[s:e]]).float().to(cache.device)).float().cpu()
             for s, e in shard_batches(len(ids), bs)}
@@ -371,10 +365,7 @@ def sharded_teacher_targets(cache: TeacherTargetCache, ids: Sequence[str], load:
     for p in all_gather_objects(mine): parts.update(p)
     targets = torch.cat([parts[s] for s in sorted(parts)])
     if len(targets) != len(ids): raise SattxtError(f"merged {len(targets)} teacher targets for {len(ids)} ids")
-    def write():
-        tmp = path.with_suffix('.tmp')
-        torch.save({'targets': targets, 'n': len(ids), 'fp': cache.fp, 'extra': extra}, tmp); tmp.replace(path)
-    run_on_main(write, broadcast=False)
+    run_on_main(lambda: cache.write(targets, ids, extra), broadcast=False)
     return targets
 
 def sharded_encode(encoder, texts: Sequence[str], cache=None, normalize: Optional[bool] = None,
@@ -409,12 +400,6 @@ def sharded_encode(encoder, texts: Sequence[str], cache=None, normalize: Optiona
 # %% ../nbs/25_distributed.ipynb #b26d334e
 _SHARD_FORMAT = 'sattxt_nb.patch_shards/1'
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
-
 def _add_member(tar: tarfile.TarFile, name: str, data: bytes):
     info = tarfile.TarInfo(name); info.size, info.mtime = len(data), 0
     tar.addfile(info, io.BytesIO(data))
@@ -429,8 +414,8 @@ def write_patch_shards(patches, out_dir: Union[str, Path], per_shard: int = 256,
     out = artefact_dir(root=out_dir)
     shards = []
     for k, s in enumerate(range(0, len(patches), per_shard)):
-        name = f"{prefix}-{k:05d}.tar"; tmp = out/(name + '.tmp')
-        with tarfile.open(tmp, 'w') as tar:
+        name = f"{prefix}-{k:05d}.tar"
+        with atomic_path(out/name) as tmp, tarfile.open(tmp, 'w') as tar:
             for i in range(s, min(s + per_shard, len(patches))):
                 key = f"{i:09d}"
                 meta = dict(name=patches.names[i], source=patches.sources[i],
@@ -438,10 +423,9 @@ def write_patch_shards(patches, out_dir: Union[str, Path], per_shard: int = 256,
                 _add_member(tar, f"{key}.ms.npy", _npy_bytes(patches.ms[i]))
                 _add_member(tar, f"{key}.rgb.npy", _npy_bytes(patches.rgb[i]))
                 _add_member(tar, f"{key}.json", json.dumps(meta).encode())
-        tmp.replace(out/name)
-        shards.append(dict(name=name, count=min(per_shard, len(patches) - s), sha256=_sha256(out/name)))
+        shards.append(dict(name=name, count=min(per_shard, len(patches) - s), sha256=file_sha256(out/name)))
     index = dict(format=_SHARD_FORMAT, total=len(patches), bands=list(patches.bands), shards=shards)
-    (out/'index.json').write_text(json.dumps(index, indent=1))
+    write_json(out/'index.json', index)
     return out
 
 def read_shard(path: Union[str, Path]) -> list:
@@ -486,7 +470,8 @@ class PatchShards(torch.utils.data.IterableDataset):
 
     def _load(self, s: dict) -> list:
         p = self.root/s['name']
-        if self.verify and _sha256(p) != s['sha256']: raise DataError(f"{p}: corrupt shard (sha256 differs from index.json)")
+        if self.verify and file_sha256(p) != s['sha256']:
+            raise DataError(f"{p}: corrupt shard (sha256 differs from index.json)")
         items = read_shard(p)
         if len(items) != s['count']: raise DataError(f"{p}: corrupt shard ({len(items)} items, index.json says {s['count']})")
         return items
@@ -577,7 +562,8 @@ def _check_job(out: Path, global_bs: int = 8, epochs: int = 2, stages=('caches',
         t0 = time.time()
         txt = sharded_encode(enc, captions, cache=EmbeddingCache(out/'text_cache'))
         rec['text_encode_s'] = time.time() - t0
-        run_on_main(lambda: torch.save(dict(targets=z, text=txt), out/'caches.pt'), broadcast=False)
+        save_caches = lambda: save_tensors(out/'caches.safetensors', dict(targets=z, text=txt), kind='check_caches')
+        run_on_main(save_caches, broadcast=False)
     def fit_record(name, learn, fit):
         gl = GlobalLoss(); learn.add_cb(gl)
         w0 = {k: v.detach().cpu().clone() for k, v in learn.model.named_parameters() if v.requires_grad}
@@ -587,7 +573,7 @@ def _check_job(out: Path, global_bs: int = 8, epochs: int = 2, stages=('caches',
         w = {k: v.detach().cpu() for k, v in m.named_parameters() if v.requires_grad}
         rec[name] = dict(losses=gl.losses, seconds=time.time() - t0, n_trainable=sum(v.numel() for v in w.values()),
                          max_update=max(float((w[k] - w0[k]).abs().max()) for k in w))
-        run_on_main(lambda: torch.save(w, out/f'{name}_weights.pt'), broadcast=False)
+        run_on_main(lambda: save_tensors(out/f'{name}_weights.safetensors', w, kind='check_weights'), broadcast=False)
     if 'stage1' in stages:
         set_seed(1)
         cfg = DistillConfig(n_global=1, global_size=32, n_local=1, local_size=16, epochs=epochs, bs=global_bs, lr=2e-3, seed=1)
@@ -603,7 +589,8 @@ def _check_job(out: Path, global_bs: int = 8, epochs: int = 2, stages=('caches',
         crop = np.ascontiguousarray(eu.ms[:, :, 16:48, 16:48])
         model = mae_model(mcfg)
         set_seed(2); dls = mae_dls(crop, bs=bs, valid_pct=mcfg.valid_pct, seed=2, aug=False, device='cpu')
-        learn = mae_learner(model, dls, mcfg, checkpoint=out/'mae_ckpt'/'mae.pth', cbs=[RankInvariantMasking(seed=2)])
+        learn = mae_learner(model, dls, mcfg, checkpoint=out/'mae_ckpt'/'mae.safetensors',
+                            cbs=[RankInvariantMasking(seed=2)])
         fit_record('mae', learn, lambda l: fit_mae(l, mcfg))
     if 'align' in stages:
         from sattxt_nb.align import AlignHead, align_dls, align_learner
@@ -640,7 +627,7 @@ def _check_job(out: Path, global_bs: int = 8, epochs: int = 2, stages=('caches',
         fit_record('avion', learn, lambda l: l.fit(1))
         rec['avion'].update(kl_w=[h['w'] for h in learn.loss_terms.history], n_train=len(tr), classes=len(classes))
     rec['seconds'] = time.time() - t_all
-    run_on_main(lambda: (out/'record.json').write_text(json.dumps(rec, indent=1)), broadcast=False)
+    run_on_main(lambda: write_json(out/'record.json', rec), broadcast=False)
     return rec
 
 def main(argv=None):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_io.ipynb #80567a5b
 from __future__ import annotations
-import warnings
+import re, warnings
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -17,7 +17,43 @@ from .core import DataError
 from .bands import check_band_names, reorder
 
 # %% auto #0
-__all__ = ['read_geotiff', 'write_geotiff', 'read_rgb']
+__all__ = ['MAX_PIXELS', 'L1C_MAX_DN', 'check_image_size', 'check_dn_range', 'as_l1c_dn', 'read_geotiff', 'write_geotiff',
+           'open_image', 'read_rgb']
+
+# %% ../nbs/02_io.ipynb #50fd61e0
+MAX_PIXELS = 89_478_485     # Pillow's Image.MAX_IMAGE_PIXELS default: larger images are refused before decoding
+
+def check_image_size(name, height: int, width: int, shape: Optional[tuple] = None,
+                     max_pixels: Optional[int] = MAX_PIXELS) -> None:
+    "Refuse an image larger than `max_pixels`, or not of the expected `shape` (H, W); the error names `name`."
+    n = int(height) * int(width)
+    if max_pixels is not None and n > max_pixels:
+        raise DataError(f"{name}: image larger than {max_pixels:,} pixels ({height}x{width} = {n:,} pixels)")
+    if shape is not None and (int(height), int(width)) != tuple(int(s) for s in shape):
+        raise DataError(f"{name}: image is {height}x{width} pixels (HxW), expected {shape[0]}x{shape[1]}")
+
+# %% ../nbs/02_io.ipynb #073cb199
+L1C_MAX_DN = 65535
+
+def check_dn_range(lo: float, hi: float, is_float: bool, finite: bool, what: str = 'input') -> None:
+    "Refuse values that are not L1C digital numbers: NaN/inf, outside 0..65535, or float reflectance in 0..1."
+    if not finite: raise DataError(f"{what}: contains NaN or inf values")
+    if lo < 0 or hi > L1C_MAX_DN:
+        raise DataError(f"{what}: values span {lo:g}..{hi:g}, outside the L1C digital-number range 0..{L1C_MAX_DN} "
+                        f"(reflectance x 10^4)")
+    if is_float and 0 < hi <= 1.0:
+        raise DataError(f"{what}: float data with maximum {hi:g} looks like reflectance scaled to 0..1; "
+                        f"L1C digital numbers are reflectance x 10^4: multiply by 10000")
+
+def as_l1c_dn(x, what: str = 'input') -> np.ndarray:
+    "Check that `x` holds Sentinel-2 L1C digital numbers (`check_dn_range`) and return it as uint16 (floats rounded)."
+    x = np.asarray(x)
+    if x.dtype.kind not in 'uif': raise DataError(f"{what}: pixel dtype {x.dtype} is not a numeric raster type")
+    if x.size == 0: return x.astype(np.uint16)
+    finite = bool(np.isfinite(x).all()) if x.dtype.kind == 'f' else True
+    lo, hi = (float(np.nanmin(x)), float(np.nanmax(x))) if finite else (0., 0.)
+    check_dn_range(lo, hi, x.dtype.kind == 'f', finite, what)
+    return (np.rint(x) if x.dtype.kind == 'f' else x).astype(np.uint16)
 
 # %% ../nbs/02_io.ipynb #88f2b6c4
 _RESAMPLING = {'nearest': rasterio.enums.Resampling.nearest, 'bilinear': rasterio.enums.Resampling.bilinear,
@@ -26,8 +62,9 @@ _RESAMPLING = {'nearest': rasterio.enums.Resampling.nearest, 'bilinear': rasteri
 def read_geotiff(path: Union[str, Path], expected_count: Optional[int] = None, dtype: Optional[str] = None,
                  indexes: Optional[Sequence[int]] = None, band_names: Optional[Sequence[str]] = None,
                  bands: Optional[Sequence[str]] = None, out_shape: Optional[tuple] = None,
-                 resampling: str = 'bilinear', window=None) -> np.ndarray:
-    "Read a GeoTIFF (or any GDAL raster) as a `(C,H,W)` array, checking band count and dtype; reorder by band name."
+                 resampling: str = 'bilinear', window=None, shape: Optional[tuple] = None,
+                 max_pixels: Optional[int] = MAX_PIXELS, l1c: bool = False) -> np.ndarray:
+    "Read a GeoTIFF (or any GDAL raster) as `(C,H,W)`, checking band count, dtype, size, L1C values; reorder by name."
     path = Path(path)
     if not path.exists(): raise DataError(f"{path}: file not found")
     if path.stat().st_size == 0: raise DataError(f"{path}: empty file (0 bytes)")
@@ -42,6 +79,8 @@ def read_geotiff(path: Union[str, Path], expected_count: Optional[int] = None, d
                     raise DataError(f"{path}: has {src.count} bands but {len(band_names)} band names were given: {band_names}")
                 if dtype is not None and src.dtypes[0] != np.dtype(dtype).name:
                     raise DataError(f"{path}: pixel dtype is {src.dtypes[0]}, expected {np.dtype(dtype).name}")
+                check_image_size(path, src.height, src.width, shape,
+                                 max_pixels if window is None and out_shape is None else None)
                 kw = {}
                 if out_shape is not None:
                     n = len(indexes) if indexes is not None else src.count
@@ -55,7 +94,7 @@ def read_geotiff(path: Union[str, Path], expected_count: Optional[int] = None, d
     if bands is not None:
         if band_names is None: raise DataError(f"{path}: `bands` given without the file's `band_names`")
         arr = reorder(arr, band_names, bands)
-    return arr
+    return as_l1c_dn(arr, str(path)) if l1c else arr
 
 def write_geotiff(path: Union[str, Path], arr: np.ndarray, crs: str = 'EPSG:32632', transform=None,
                   band_names: Optional[Sequence[str]] = None, compress: Optional[str] = 'deflate') -> Path:
@@ -74,12 +113,30 @@ def write_geotiff(path: Union[str, Path], arr: np.ndarray, crs: str = 'EPSG:3263
     return Path(path)
 
 # %% ../nbs/02_io.ipynb #c56f40d1
-def read_rgb(path: Union[str, Path], size: Optional[int] = None) -> np.ndarray:
-    "Read an RGB image as (H,W,3) uint8, optionally resized to `size`x`size` (bilinear); clear errors for bad files."
+_PIL_BOMB = re.compile(r'\((\d+) pixels\)')
+
+def open_image(src, name=None, shape: Optional[tuple] = None, max_pixels: Optional[int] = MAX_PIXELS):
+    "Open an image file or file object with Pillow (header only), refusing a wrong `shape` or more than `max_pixels`."
+    name = name or str(src)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)     # refused below, by our own limit
+            im = Image.open(src)
+    except Image.DecompressionBombError as e:                                   # Pillow refuses above 2x its limit
+        m = _PIL_BOMB.search(str(e))
+        raise DataError(f"{name}: image larger than {max_pixels or MAX_PIXELS:,} pixels"
+                        + (f" ({int(m.group(1)):,} pixels)" if m else '')) from None
+    try: check_image_size(name, im.height, im.width, shape, max_pixels)
+    except DataError: im.close(); raise
+    return im
+
+def read_rgb(path: Union[str, Path], size: Optional[int] = None, shape: Optional[tuple] = None,
+             max_pixels: Optional[int] = MAX_PIXELS) -> np.ndarray:
+    "Read an RGB image as (H,W,3) uint8, checking its size (`shape`, `max_pixels`); optionally resize to `size`x`size`."
     path = Path(path)
     if not path.exists(): raise DataError(f"{path}: file not found")
     try:
-        with Image.open(path) as im:
+        with open_image(path, path, shape, max_pixels) as im:
             im.load()
             if im.mode not in ('RGB', 'L', 'P', 'RGBA', 'LA', 'CMYK', 'YCbCr'):
                 raise DataError(f"{path}: image mode {im.mode!r} is not an 8-bit RGB picture "

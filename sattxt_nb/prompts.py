@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_prompts.ipynb #aeb1898f
 from __future__ import annotations
-import numbers, warnings
+import numbers, warnings, zipfile
 from pathlib import Path
 from typing import Optional, Union
 
@@ -12,11 +12,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import DataError, SattxtError, resolve_model_path
+from .core import DataError, ModelPathError, SattxtError, resolve_model_path, torch_load_safe
 
 # %% auto #0
-__all__ = ['insert_tokens', 'replace_tokens', 'remove_tokens', 'DeepPrompts', 'vision_parts', 'PromptedViT', 'text_parts',
-           'PromptedTextEncoder', 'PromptedVLM', 'load_openclip']
+__all__ = ['TEXT_MASKS', 'insert_tokens', 'replace_tokens', 'remove_tokens', 'DeepPrompts', 'vision_parts', 'PromptedViT',
+           'text_prompt_mask', 'text_parts', 'PromptedTextEncoder', 'PromptedVLM', 'load_openclip']
 
 # %% ../nbs/20_prompts.ipynb #17854f2d
 def _slot_index(start, n: int, device) -> torch.Tensor:
@@ -199,6 +199,21 @@ class PromptedViT(_PromptedTower):
         "The wrapped model's output for images `x`, with prompts: `forward_from(prefix_tokens(x))`."
         return self.forward_from(self.prefix_tokens(x))
 
+# %% ../nbs/20_prompts.ipynb #a995fbfc
+TEXT_MASKS = ('causal', 'avion')
+
+def text_prompt_mask(L: int, n: int, mode: str = 'causal', start: int = 1, device=None,
+                     dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    "Additive `(L+n, L+n)` mask for `L` causal text tokens, `n` prompt slots at `start`: 'causal' or AVION's 'avion'."
+    if mode not in TEXT_MASKS: raise DataError(f"mask must be one of {TEXT_MASKS}, got {mode!r}")
+    n, L = _check_count(n, 'number of text prompts'), _check_count(L, 'text length')
+    if not 0 <= start <= L: raise DataError(f"prompt slots start at column {start}, outside a {L}-token text")
+    m = torch.full((L + n, L + n), float('-inf'), device=device, dtype=dtype).triu(1)
+    if mode == 'avion' and n:
+        m[:, start:start + n] = 0        # every token sees every prompt
+        m[start:start + n] = 0           # each prompt sees every column
+    return m
+
 # %% ../nbs/20_prompts.ipynb #94d93929
 def _check_texts(texts) -> list:
     if isinstance(texts, str): texts = [texts]
@@ -215,9 +230,9 @@ def _extend_mask(att: torch.Tensor, n: int, start) -> torch.Tensor:
 def _first(out): return out[0] if isinstance(out, tuple) else out
 
 class _ClipTextParts:
-    "open_clip CLIP text tower: SOT at column 0, causal mask of the current length, EOT (argmax) pooling."
+    "open_clip CLIP text tower: SOT at column 0, `text_prompt_mask` of the current length, EOT (argmax) pooling."
     kind = 'open_clip'
-    def __init__(self, clip, tokenizer=None):
+    def __init__(self, clip, tokenizer=None, mask: str = 'causal'):
         if getattr(clip, 'text_pool_type', 'argmax') not in ('argmax', 'eos'):
             raise SattxtError(f"open_clip text pooling {clip.text_pool_type!r} is not supported (argmax or eos)")
         if tokenizer is None:
@@ -225,7 +240,7 @@ class _ClipTextParts:
                 raise SattxtError(f"pass tokenizer=: this CLIP has a {clip.vocab_size}-token vocabulary, not CLIP's BPE")
             from open_clip.tokenizer import SimpleTokenizer
             tokenizer = SimpleTokenizer(context_length=clip.context_length)
-        self.module, self.tokenizer = clip, tokenizer
+        self.module, self.tokenizer, self.mask = clip, tokenizer, mask
         self.blocks, self.batch_first = list(clip.transformer.resblocks), clip.transformer.batch_first
         self.dim = clip.transformer.width
 
@@ -236,15 +251,17 @@ class _ClipTextParts:
             raise DataError(f"tokenizer gives {ids.shape[1]} columns but the model's context length is {c.context_length}")
         idx = ids.argmax(-1) if c.text_pool_type == 'argmax' else (ids == c.text_eos_id).int().argmax(-1)
         causal = c.attn_mask is not None
-        if causal: ids = ids[:, :int(idx.max()) + 1]            # causal: later columns cannot reach the pooled token
+        if causal and self.mask == 'causal':                   # later columns cannot reach the pooled token: cut them
+            ids = ids[:, :int(idx.max()) + 1]                  # ('avion': the prompts see every column, keep them)
         cast = c.transformer.get_cast_dtype()
         h = c.token_embedding(ids).to(cast) + c.positional_embedding[:ids.shape[1]].to(cast)
-        return h, dict(idx=idx, start=1, causal=causal, masks={})
+        return h, dict(idx=idx, start=1, causal=causal, L0=ids.shape[1], masks={})
 
     def layer(self, i, h, st):
         L, mask = h.shape[1], None
         if st['causal']:
-            if L not in st['masks']: st['masks'][L] = torch.full((L, L), float('-inf'), device=h.device, dtype=h.dtype).triu(1)
+            if L not in st['masks']:
+                st['masks'][L] = text_prompt_mask(st['L0'], L - st['L0'], self.mask, st['start'], h.device, h.dtype)
             mask = st['masks'][L]
         r = self.blocks[i]
         return r(h, attn_mask=mask) if self.batch_first else r(h.transpose(0, 1), attn_mask=mask).transpose(0, 1)
@@ -327,13 +344,17 @@ class _LlamaParts:
             x = h[torch.arange(len(h), device=h.device), idx]
         return F.normalize(x, dim=-1) if e.normalize else x
 
-def text_parts(encoder, tokenizer=None):
-    "Recognise an open_clip CLIP, a `SentenceTextEncoder` or an `LLMTextEncoder` and return its text-tower driver."
+def text_parts(encoder, tokenizer=None, mask: str = 'causal'):
+    "The text-tower driver of an open_clip CLIP (`mask`: 'causal'/'avion'), `SentenceTextEncoder` or `LLMTextEncoder`."
     from sattxt_nb.text import LLMTextEncoder, SentenceTextEncoder
-    if isinstance(encoder, SentenceTextEncoder): return _BertParts(encoder)
-    if isinstance(encoder, LLMTextEncoder): return _LlamaParts(encoder)
+    if mask not in TEXT_MASKS: raise DataError(f"mask must be one of {TEXT_MASKS}, got {mask!r}")
+    if isinstance(encoder, (SentenceTextEncoder, LLMTextEncoder)):
+        if mask != 'causal':
+            raise SattxtError(f"mask={mask!r} is AVION's rule for an open_clip CLIP text tower; a "
+                              f"{type(encoder).__name__} keeps its own attention mask (leave mask='causal')")
+        return _BertParts(encoder) if isinstance(encoder, SentenceTextEncoder) else _LlamaParts(encoder)
     if type(encoder).__module__.startswith('open_clip') and hasattr(encoder, 'token_embedding'):
-        return _ClipTextParts(encoder, tokenizer)
+        return _ClipTextParts(encoder, tokenizer, mask)
     raise SattxtError(f"cannot put prompts into a {type(encoder).__name__} text encoder: supported are open_clip CLIP, "
                       f"sattxt_nb SentenceTextEncoder and LLMTextEncoder")
 
@@ -341,11 +362,11 @@ def text_parts(encoder, tokenizer=None):
 class PromptedTextEncoder(_PromptedTower):
     "Deep text prompts on a frozen open_clip CLIP, `SentenceTextEncoder` or `LLMTextEncoder`: `n_txt` tokens after SOT/CLS/BOS."
     def __init__(self, encoder, n_txt: int = 4, depth: Optional[int] = None, shallow: bool = False, tokenizer=None,
-                 std: float = 0.02, batch_size: int = 256):
+                 std: float = 0.02, batch_size: int = 256, mask: str = 'causal'):
         super().__init__()
-        self.parts = text_parts(encoder, tokenizer)
+        self.parts = text_parts(encoder, tokenizer, mask)
         self.model = _freeze(self.parts.module)
-        self.n_blocks, self.batch_size = len(self.parts.blocks), batch_size
+        self.n_blocks, self.batch_size, self.mask = len(self.parts.blocks), batch_size, mask
         self.prompts = DeepPrompts(n_txt, self.parts.dim, self.n_blocks, depth, shallow, std, what='text prompts')
 
     def prefix_states(self, texts: list) -> tuple:
@@ -382,7 +403,8 @@ def _is_openclip(model) -> bool:
 class PromptedVLM(nn.Module):
     "AVION student: frozen VLM (sattxt `VLM` or open_clip `CLIP`) + deep vision/text prompts + a trainable log temperature."
     def __init__(self, model: nn.Module, n_vis: Optional[int] = None, n_txt: int = 4, vis_depth: Optional[int] = None,
-                 txt_depth: Optional[int] = None, shallow: bool = False, tokenizer=None, std: float = 0.02):
+                 txt_depth: Optional[int] = None, shallow: bool = False, tokenizer=None, std: float = 0.02,
+                 text_mask: str = 'causal'):
         super().__init__()
         from sattxt_nb.align import VLM
         if n_vis is None: n_vis = 0 if shallow else 8
@@ -396,10 +418,11 @@ class PromptedVLM(nn.Module):
         else: raise SattxtError(f"PromptedVLM wraps a sattxt_nb VLM or an open_clip CLIP, not a {type(model).__name__}")
         self.wrapped = _freeze(model)
         self.visual = PromptedViT(img, n_vis, depth=vis_depth, std=std)
-        self.text = PromptedTextEncoder(txt, n_txt, depth=txt_depth, shallow=shallow, tokenizer=tokenizer, std=std)
+        self.text = PromptedTextEncoder(txt, n_txt, depth=txt_depth, shallow=shallow, tokenizer=tokenizer, std=std,
+                                        mask=text_mask)
         self.logit_scale = nn.Parameter(scale.detach().clone().float().reshape(()))
         self.config = dict(kind=self.kind, n_vis=n_vis, n_txt=n_txt, vis_first_layer=self.visual.first_layer,
-                           txt_first_layer=self.text.first_layer, shallow=shallow, std=std)
+                           txt_first_layer=self.text.first_layer, shallow=shallow, std=std, text_mask=text_mask)
 
     def train(self, mode: bool = True):
         "Train mode for the prompts; every wrapped module stays in eval mode."
@@ -442,8 +465,8 @@ class PromptedVLM(nn.Module):
         return F.normalize(self.g_t(t.float()).float(), dim=-1)
 
     def logits(self, z_img: torch.Tensor, z_txt: torch.Tensor) -> torch.Tensor:
-        "CLIP logits `exp(logit_scale) * z_img @ z_txt.T` (scale clamped at 100, as CLIP does)."
-        return self.logit_scale.exp().clamp(max=100) * z_img @ z_txt.T
+        "CLIP logits `exp(logit_scale) * z_img @ z_txt.T`; keep `logit_scale` <= ln 100 with `align.ClampLogitScale`."
+        return self.logit_scale.exp() * z_img @ z_txt.T
 
     def forward(self, x: torch.Tensor, texts) -> torch.Tensor:
         "Image-by-text logits `(B, N)`."
@@ -452,20 +475,36 @@ class PromptedVLM(nn.Module):
 # %% ../nbs/20_prompts.ipynb #31cc5320
 _OPENCLIP_META = ('input_resolution', 'context_length', 'vocab_size')    # scalars in OpenAI-style state dicts
 
+def _is_torchscript(p: Path) -> bool:
+    "A `torch.jit.save` archive: a zip whose top folder holds `constants.pkl` (plain `torch.save` zips do not)."
+    if not zipfile.is_zipfile(p): return False
+    with zipfile.ZipFile(p) as z: return any(n.count('/') == 1 and n.endswith('/constants.pkl') for n in z.namelist())
+
+def _read_checkpoint(p: Path) -> dict:
+    "Tensors of a `.safetensors` or `.pt/.pth/.bin` file, read without running code from it; unwrapped."
+    from sattxt_nb.student import _unwrap_state_dict
+    if p.is_dir(): raise ModelPathError(f"open_clip checkpoint {p} is a folder; pass the .pt/.safetensors file in it")
+    if p.suffix == '.safetensors':
+        from safetensors.torch import load_file
+        try: sd = load_file(str(p))
+        except Exception as e:
+            first = str(e).splitlines()[0][:120] if str(e) else ''
+            raise DataError(f"{p}: not a readable safetensors file ({type(e).__name__}: {first})") from None
+    elif _is_torchscript(p):
+        raise DataError(f"{p} is a TorchScript archive (like OpenAI's original CLIP .pt), not loaded: loading "
+                        f"TorchScript runs code from the file; convert it once where you trust it: "
+                        f"load it with torch.jit there and torch.save its .state_dict() to a .pt file")
+    else: sd = torch_load_safe(p, what='open_clip checkpoint')
+    try: return _unwrap_state_dict(sd)
+    except DataError as e: raise DataError(f"{p}: {e}") from None
+
 def load_openclip(path: Union[str, Path], arch: str = 'ViT-B-32', device='cpu', **create_kwargs) -> nn.Module:
     "An open_clip model `arch` with the local checkpoint `path` (state dict, maybe under 'state_dict' with 'module.'), strictly loaded."
     import open_clip
-    from sattxt_nb.student import read_state_dict
     if arch not in open_clip.list_models():
         raise DataError(f"unknown open_clip architecture {arch!r} (e.g. 'ViT-B-32', 'ViT-B-32-quickgelu', 'ViT-H-14')")
     p = resolve_model_path(path, what='open_clip checkpoint')
-    try: sd = read_state_dict(p)
-    except DataError as e:                     # maybe an OpenAI-style TorchScript archive
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore')
-                sd = torch.jit.load(str(p), map_location='cpu').state_dict()
-        except Exception: raise e from None
+    sd = _read_checkpoint(p)
     sd = {k: v for k, v in sd.items() if k not in _OPENCLIP_META}
     with torch.device('meta'):                 # key/shape check first, without paying for a random init
         own = {k: v.shape for k, v in open_clip.create_model(arch, pretrained=None, device='meta', **create_kwargs).state_dict().items()}

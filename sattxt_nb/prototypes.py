@@ -29,11 +29,11 @@ __all__ = ['POSITIVE_TERMS', 'NEGATIVE_TERMS', 'DESCRIPTIONS_FORMAT', 'FIELDS', 
 POSITIVE_TERMS = ('overhead', 'aerial view', 'satellite imagery', 'nadir', 'orthorectified', 'multispectral', 'SAR')
 NEGATIVE_TERMS = ('street', 'indoor', 'selfie', 'portrait', 'close-up', 'ground level')
 
-def _term_regex(terms) -> re.Pattern:
-    parts = [r'[\s-]+'.join(re.escape(w) for w in re.split(r'[\s-]+', t)) for t in terms]
-    return re.compile(r'(?<![\w-])(?:' + '|'.join(parts) + r')(?![\w-])', re.IGNORECASE)
+def _term_re(term: str) -> re.Pattern:
+    "One term as AVION matches it: lower case, literal (spaces included), no ASCII letter or digit on either side."
+    return re.compile(r'(?<![a-z0-9])' + re.escape(term.lower()) + r'(?![a-z0-9])')
 
-_POS_RE, _NEG_RE = _term_regex(POSITIVE_TERMS), _term_regex(NEGATIVE_TERMS)
+_POS_RES, _NEG_RES = [_term_re(t) for t in POSITIVE_TERMS], [_term_re(t) for t in NEGATIVE_TERMS]
 
 def word_count(text: str) -> int:
     "Number of whitespace-separated words."
@@ -42,7 +42,9 @@ def word_count(text: str) -> int:
 def rs_flag(caption: str, min_words: int = 6, max_words: int = 20) -> int:
     "AVION's RS-Flag: 1 iff >= 1 positive remote-sensing term, no negative (ground-level) term, and 6-20 words; else 0."
     if not isinstance(caption, str): return 0
-    return int(bool(_POS_RE.search(caption)) and not _NEG_RE.search(caption) and min_words <= word_count(caption) <= max_words)
+    low = caption.lower()
+    pos, neg = any(r.search(low) for r in _POS_RES), any(r.search(low) for r in _NEG_RES)
+    return int(pos and not neg and min_words <= word_count(caption) <= max_words)
 
 # %% ../nbs/19_prototypes.ipynb #2a93ac62
 def _as_matrix(x, what: str) -> torch.Tensor:

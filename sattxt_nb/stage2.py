@@ -95,7 +95,9 @@ def eurosat_eval_set(rgb_root, ms_root=None, size: int = 56, max_items: Optional
     "EuroSAT-RGB images for zero-shot evaluation, without the twins of the MS patches under `ms_root` (stage-1 data)."
     items = eurosat_rgb_items(rgb_root, classes=list(EUROSAT_CLASSNAMES))
     n_all = len(items)
-    if ms_root is not None: items = items[~items.name.isin(set(eurosat_ms_items(ms_root).name))]
+    if ms_root is not None:                  # a twin is the same (class, stem): stems alone may repeat across classes
+        ms = eurosat_ms_items(ms_root)
+        items = items[~pd.MultiIndex.from_frame(items[['label', 'name']]).isin(pd.MultiIndex.from_frame(ms[['label', 'name']]))]
     items = _subsample(items, max_items, seed)
     cls = list(EUROSAT_CLASSNAMES)
     return EvalSet('eurosat', load_rgb_images(items.path, size), items.label.map(cls.index).values, cls,
@@ -190,6 +192,7 @@ def train_alignment(g_v: Projector, img_tr, txt_tr, img_va, txt_va, cfg: AlignCo
     set_seed(seed)
     head = AlignHead(copy.deepcopy(g_v), txt_tr.shape[-1], cfg.init_temp)
     dls = align_dls(img_tr, txt_tr, img_va, txt_va, bs=cfg.bs, seed=seed, device=device or default_device())
+    if cfg.epochs <= 0: raise DataError(f"stage 2 needs epochs >= 1, got {cfg.epochs}")
     learn = align_learner(head, dls, lr=cfg.lr, wd=cfg.wd)
     t = time.time()
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(cfg.epochs, cfg.lr)

