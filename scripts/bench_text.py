@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Throughput of the frozen text encoders of `sattxt_nb.text` on real UCM-Captions captions, without and with the cache.
+"""Throughput of the frozen text encoders of `sattxt_nb.models.text` on real UCM-Captions captions, without and with the cache.
 
 Prints texts/s for: the first pass (model runs, cache filled), the second pass (all cache hits, no forward pass) and the
 encoder without any cache. Not a test: numbers depend on the machine.
@@ -11,8 +11,8 @@ import argparse, os, sys, tempfile, time
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 import torch
 from sattxt_nb.core import shared_data_dir, env_info
-from sattxt_nb.datasets import caption_items
-from sattxt_nb.text import LLMTextEncoder, SentenceTextEncoder, EmbeddingCache
+from sattxt_nb.data.datasets import caption_items
+from sattxt_nb.models.text import LLMTextEncoder, SentenceTextEncoder, EmbeddingCache
 
 
 def timed(fn):

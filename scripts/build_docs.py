@@ -1,20 +1,28 @@
 #!/usr/bin/env python
 """Build the documentation site offline, without Quarto: every notebook in nbs/ becomes an HTML page.
 
-nbdev's own notebook processors (`nbdev.processors.FilterDefaults`, what `nbdev_proc_nbs`/`nbdev_docs` run before handing
-the notebooks to Quarto) do the nbdev part: frontmatter from the `# title` / `> summary` cell, `show_doc` cells added after
-every exported definition and executed (exported cells, imports and `show_doc`s only, never the examples), `#| hide`
-cells dropped, doc links for backticked names. This script then renders the processed notebooks to HTML itself, with
-their saved outputs (text, tables, images), and adds:
+nbdev's own notebook processors (`nbdev.processors.FilterDefaults`, what `nbdev_proc_nbs`/`nbdev_docs` run before
+handing the notebooks to Quarto) do the nbdev part: frontmatter from the `# title` / `> summary` cell (prose after those
+lines is kept as a cell of its own), `show_doc` cells added after every exported definition and executed (exported
+cells, imports and `show_doc`s only, never the examples), `#| hide` cells dropped, doc links for backticked names.
+This script then renders the processed notebooks to HTML itself, with their saved outputs (text, tables, images), and
+adds:
 
 - `show_doc` cells for exported methods that no notebook documents, so that **every public symbol in
-  `sattxt_nb/_modidx.py` has its anchor**, at the URL `_modidx.py` gives (`bands.html#bandstats.normalize`);
-- `#| export` cells shown as a collapsible "Exported source" block, open unless longer than 40 lines (nbdev removes
-  them; `#| exports` is nbdev's "show the code" directive and is rendered the same way);
+  `sattxt_nb/_modidx.py` has its anchor**, at the URL `_modidx.py` gives (`data.bands.html#bandstats.normalize`);
+- `#| export` cells folded into a closed "Exported source" block at the foot of the `show_doc` card that follows them
+  (the card is the primary view, as on an nbdev site); `#| exports`, nbdev's "show the code" directive, stays open;
+- `show_doc` shows a symbol's own docstring (never torch's inherited `Module` docs) and a fastai callback's real
+  constructor (not the 24 `after_create=None`-style event arguments); see `patch_show_doc`;
+- maths in markdown (`$...$`, `$$...$$`) typeset by MathJax 2.7, copied from the `jupyter-server-mathjax` package into
+  `mathjax/` (no CDN); progress-bar lines (tqdm) are dropped from saved stream outputs;
+- a search box on every page over pages, headings and API symbols (`search_index.js` sets a global, so it works from
+  `file://` without fetch);
 - cells flagged `slow`/`gpu` are never executed by the build (they keep their saved outputs);
 - a sidebar (home, the numbered notebooks by their titles, the sections of `nbs/sidebar.yml` such as Tutorials, the API
   index), an API index page, a stylesheet (the built-in one followed by `nbs/styles.css`). Notebooks in a sub-folder
-  that `sidebar.yml` does not list get a section named after the folder (`tutorials/` -> Tutorials).
+  that `sidebar.yml` does not list get a section named after the folder (`tutorials/` -> Tutorials); an unlisted
+  `NN_models.io` notebook joins the section of the other `models.*` pages.
 
 The build fails (exit 1) when a public exported symbol has no anchor on its page or a relative link is broken.
 Outputs are whatever the notebooks hold: run `scripts/execute_nbs.py` first for fresh ones.
@@ -26,7 +34,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, unquote
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLD_LINES = 40   # exported cells longer than this are rendered folded (click to open)
 
 # ------------------------------------------------------------------------------------------------ symbols (_modidx.py)
 _CTOR = {'__init__', '__post_init__', '__new__', '__init_subclass__', '__repr__', '__str__', '__hash__', '__eq__',
@@ -50,6 +57,56 @@ def load_modidx(lib):
     for mod, syms in d['syms'].items():
         out[mod] = {k: tuple(v[0].split('#', 1)) if '#' in v[0] else (v[0], '') for k, v in syms.items()}
     return out
+
+# ------------------------------------------------------------------------------------------------ show_doc fixes
+def own_doc(sym):
+    """`sym`'s own docstring, never one inherited from a base class (`inspect.getdoc` would hand an undocumented
+    `nn.Module` subclass torch's `Module` docs, and an undocumented `forward` torch's `Module.forward` docs).
+    A class without a docstring falls back to the docstring of an `__init__` it defines itself."""
+    import inspect
+    sym = getattr(sym, 'fget', None) or sym            # property -> its getter
+    if inspect.isclass(sym):
+        doc = sym.__dict__.get('__doc__')
+        if not doc and '__init__' in sym.__dict__: doc = getattr(sym.__dict__['__init__'], '__doc__', None)
+    else: doc = getattr(sym, '__doc__', None)
+    if not isinstance(doc, str): return ''
+    if not inspect.isclass(sym) and not inspect.isroutine(sym) and doc == getattr(type(sym), '__doc__', None):
+        return ''                                      # an instance: its doc is its type's
+    return inspect.cleandoc(doc)
+
+
+def _event_params(cls):
+    """Names a fastcore `@funcs_kwargs` class adds to its `__init__` signature (fastai's `Callback`: `after_create=None`
+    and the other 23 events). They are not real arguments of a callback, so `show_doc` leaves them out."""
+    import inspect
+    if not inspect.isclass(cls): return set()
+    return set(getattr(cls, '_methods', None) or ())
+
+
+def patch_show_doc():
+    """Make nbdev's `show_doc` (fastcore's renderer, run in this process by the docs build) show a symbol's own
+    docstring only, and a fastai callback's real constructor signature."""
+    import fastcore.docments as fd
+    from fastcore.basics import AttrDict
+    from fastcore import docscrape
+    if getattr(fd, '_sattxt_patched', False): return
+    orig_docments = fd.docments
+
+    def docstring(sym): return sym if isinstance(sym, str) else own_doc(sym)
+
+    def _docstring(sym):
+        doc = own_doc(sym)
+        if not doc: return ''
+        try: npdoc = docscrape.NumpyDocString(doc)
+        except Exception: return doc
+        return '\n\n'.join([npdoc['Summary'], npdoc['Extended']]).strip() or doc
+
+    def docments(s, *args, **kwargs):
+        res = orig_docments(s, *args, **kwargs)
+        drop = _event_params(s)
+        if drop: res = AttrDict({k: v for k, v in res.items() if k not in drop})
+        return res
+    fd.docstring, fd._docstring, fd.docments, fd._sattxt_patched = docstring, _docstring, docments, True
 
 # ------------------------------------------------------------------------------------------------ notebook processing
 _re_showdoc_call = re.compile(r'^\s*show_doc\(')
@@ -78,6 +135,22 @@ def _split_show_docs(nb):
                 new.append(nc)
         else: new.append(c)
     nb.cells = new
+
+
+def _split_title_cell(nb):
+    """nbdev turns the first markdown cell with a `# title` into the page's frontmatter and drops the whole cell: prose
+    after the `# title` / `> summary` lines would vanish from the page. Move that prose into a cell of its own."""
+    from execnb.nbio import mk_cell
+    for i, c in enumerate(nb.cells):
+        if c.cell_type != 'markdown': continue
+        if not re.match(r'^\s*#\s+\S', c.source): return
+        lines, head = c.source.splitlines(), []
+        while lines and (not lines[0].strip() or re.match(r'^(#\s+\S|>\s|-\s+\S.*:)', lines[0])):
+            head.append(lines.pop(0))
+        if any(ln.strip() for ln in lines):
+            c.source = '\n'.join(head)
+            nb.cells.insert(i + 1, mk_cell('\n'.join(lines), cell_type='markdown'))
+        return
 
 
 def _no_eval_flagged(nb, flags):
@@ -202,6 +275,7 @@ def process_nb(fn, page_syms, flags):
     nb.path_ = str(fn)
     defs = collect_defs(nb)
     _split_show_docs(nb)
+    _split_title_cell(nb)
     _no_eval_flagged(nb, flags)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -224,10 +298,29 @@ def slugify(text, seen):
 def _strip_tags(s): return html.unescape(re.sub(r'<[^>]+>', '', s))
 
 
+_re_math = re.compile(r'\$\$.+?\$\$|(?<![\w$\\])\$(?=\S)[^$\n]+?(?<=\S)\$(?![\w$])|\\\(.+?\\\)|\\\[.+?\\\]', re.S)
+
+
+def has_math(body):
+    "Whether the page's prose holds TeX maths (`$...$`, `$$...$$`, `\\(...\\)`), outside code blocks and outputs."
+    prose = re.sub(r'<(pre|code|script|style)\b.*?</\1>', ' ', body, flags=re.S)
+    return bool(_re_math.search(prose))
+
+
+_re_bar = re.compile(r'\d+%\|[^|\n]*\|\s*[\d.]+[kMG]?/[\d.]*[kMG]?\s*\[[^\]\n]*\]')
+
+
+def drop_progress_bars(text):
+    """A saved stream output as a terminal would leave it (`\\r` overwrites the line) without tqdm progress-bar lines
+    (`Loading weights: 100%|####| 103/103 [00:00<00:00, 12005.71it/s]`): redraw debris, not a result."""
+    lines = [ln.rsplit('\r', 1)[-1] if '\r' in ln.rstrip('\r') else ln.rstrip('\r') for ln in text.split('\n')]
+    return '\n'.join(ln for ln in lines if not _re_bar.search(ln))
+
+
 class Page:
     def __init__(self, src, rel_html, title, description, nb=None):
         self.src, self.rel, self.title, self.description, self.nb = src, Path(rel_html), title, description, nb
-        self.body, self.toc, self.ids = '', [], set()
+        self.body, self.toc, self.ids, self.headings, self.has_math = '', [], set(), [], False
 
     @property
     def root(self): return '../' * (len(self.rel.parts) - 1)
@@ -278,7 +371,7 @@ class Renderer:
         def txt(x): return ''.join(x) if isinstance(x, list) else (x or '')
         if t == 'stream':
             cls = 'stderr' if o.get('name') == 'stderr' else 'stdout'
-            text = txt(o.get('text'))
+            text = drop_progress_bars(txt(o.get('text')))
             return f'<pre class="output {cls}">{ansi2html(text)}</pre>' if text.strip() else ''
         if t == 'error':
             return f'<pre class="output error">{ansi2html(chr(10).join(o.get("traceback", [])))}</pre>'
@@ -295,8 +388,10 @@ class Renderer:
                 b64 = txt(d[mime]).replace('\n', '')
                 md = o.get('metadata', {}).get(mime, {}) or {}
                 size = ''.join(f' {k}="{md[k]}"' for k in ('width', 'height') if k in md)
-                return f'<div class="output output-image"><img alt="output image" src="data:{mime};base64,{b64}"{size}></div>'
-        if 'text/markdown' in d: return f'<div class="output output-md">{self.markdown(txt(d["text/markdown"]), page)}</div>'
+                return (f'<div class="output output-image"><img alt="output image" src="data:{mime};base64,{b64}"'
+                        f'{size}></div>')
+        if 'text/markdown' in d:
+            return f'<div class="output output-md">{self.markdown(txt(d["text/markdown"]), page)}</div>'
         if 'text/latex' in d: return f'<pre class="output">{html.escape(txt(d["text/latex"]))}</pre>'
         if 'text/plain' in d: return f'<pre class="output">{ansi2html(txt(d["text/plain"]))}</pre>'
         return ''
@@ -310,7 +405,8 @@ class Renderer:
         if not defs: return ''
         sigs = '\n'.join(s for s, _ in defs)
         doc = next((d for _, d in defs if d), '')
-        note = '' if len(defs) == 1 else f"\n\nType-dispatched: {len(defs)} implementations, chosen by the input's type."
+        note = '' if len(defs) == 1 else \
+            f"\n\nType-dispatched: {len(defs)} implementations, chosen by the input's type."
         md = f"### {name}\n\n```python\n{sigs}\n```\n\n" + (f"*{doc.splitlines()[0]}*" if doc else '') + note
         md = re.sub(r'^(#{1,6} .*)$', lambda m: m.group(1).replace('_', r'\_'), md, flags=re.M)
         return f'<div class="api-doc">{self.markdown(md, page)}</div>'
@@ -335,9 +431,11 @@ class Renderer:
             if dirs.keys() & {'export', 'exports', 'exporti'} or opt('code-fold') in ('true', 'show'):
                 mod = (dirs.get('export') or dirs.get('exports') or dirs.get('exporti') or [''])
                 where = f' <span class="exp-mod">{html.escape(mod[0])}</span>' if mod and mod[0] else ''
-                n = src.count('\n') + 1          # long exported cells start folded; short ones open
-                state, more = ('open', '') if n <= FOLD_LINES else ('', f' <span class="exp-mod">({n} lines)</span>')
-                code = f'<details class="exported" {state}><summary>Exported source{where}{more}</summary>{code}</details>'
+                n = src.count('\n') + 1          # `export`/`exporti` folded (nbdev hides them); `exports` open
+                state = ' open' if 'exports' in dirs or opt('code-fold') == 'show' else ''
+                more = f' <span class="exp-lines">({n} line{"s" * (n > 1)})</span>'
+                code = (f'<details class="exported"{state}><summary>Exported source{where}{more}</summary>{code}'
+                        f'</details>')
             parts.append(f'<div class="cell-input">{code}</div>')
         if opt('output') != 'false':
             outs = [self.output(o, page, asis=is_doc or opt('output') == 'asis') for o in c.get('outputs', [])]
@@ -347,20 +445,42 @@ class Renderer:
         if not parts: return ''
         return f'<div class="cell code{" doc" if is_doc else ""}">{"".join(parts)}</div>'
 
+    _FOLD_ONLY = re.compile(r'^<div class="cell code"><div class="cell-input">(<details class="exported">.*</details>)'
+                            r'</div></div>$', re.S)
+    _CARD_END = '</div></div></div>'     # api-doc, cell-output, cell: how a show_doc cell's HTML ends
+
     def render(self, page):
-        body = ''.join(self.cell(c, page) for c in page.nb.cells)
+        """The page body. An exported cell's folded source goes to the foot of the `show_doc` card right after it, so
+        that the card is what a reader sees first (as on an nbdev site); with no card after it, it stays in place."""
+        out, pending = [], None
+        for c in page.nb.cells:
+            h = self.cell(c, page)
+            if not h: continue
+            if pending is not None:
+                card = h.startswith('<div class="cell code doc">') and h.endswith(self._CARD_END)
+                if card and 'class="api-doc"' in h:
+                    h = h[:-len(self._CARD_END)] + pending + self._CARD_END
+                else: out.append(f'<div class="cell code">{pending}</div>')
+                pending = None
+            m = self._FOLD_ONLY.match(h)
+            if m: pending = m.group(1); continue
+            out.append(h)
+        if pending is not None: out.append(f'<div class="cell code">{pending}</div>')
+        body = ''.join(out)
         page.body, page.toc = self.fix_headings(body, page)
+        page.has_math = has_math(body)
 
     def fix_headings(self, body, page):
         "Pandoc-style heading ids (the anchors `_modidx.py` points at) with a permalink; h2s make the page's TOC."
         toc = []
-        page.ids = set()
+        page.ids, page.headings = set(), []
         def h(m):
             lvl, attrs, inner = m.group(1), m.group(2), m.group(3)
             inner = re.sub(r'<a class="anchor-link"[^>]*>.*?</a>', '', inner, flags=re.S)
             text = _strip_tags(inner).strip()
             sid = slugify(text, page.ids)
             if lvl == '2': toc.append((sid, text))
+            page.headings.append((int(lvl), sid, text))
             return f'<h{lvl} id="{sid}">{inner}<a class="anchor-link" href="#{sid}">#</a></h{lvl}>'
         body = re.sub(r'<h([1-6])((?:\s[^>]*)?)>(.*?)</h\1>', h, body, flags=re.S)
         return body, toc
@@ -386,8 +506,8 @@ nav.sidebar li .num { color:var(--muted); font-variant-numeric:tabular-nums; mar
 nav.sidebar ul.toc { margin:.15rem 0 .4rem .9rem; border-left:2px solid var(--line); }
 nav.sidebar ul.toc a { font-size:.84rem; color:var(--muted); padding:.12rem .6rem; }
 nav.sidebar .sep { border-top:1px solid var(--line); margin:.7rem 0; }
-nav.sidebar .section { color:var(--muted); font-size:.75rem; font-weight:700; text-transform:uppercase; letter-spacing:.04em;
-                       margin:.9rem 0 .25rem .55rem; }
+nav.sidebar .section { color:var(--muted); font-size:.75rem; font-weight:700; text-transform:uppercase;
+                       letter-spacing:.04em; margin:.9rem 0 .25rem .55rem; }
 main { margin-left:270px; padding:2rem 3rem 4rem; max-width:1200px; }
 h1.title { font-size:2.1rem; margin:.2rem 0 .3rem; }
 p.description { color:var(--muted); font-size:1.15rem; font-style:italic; margin-top:0; }
@@ -421,10 +541,30 @@ details.exported > summary { cursor:pointer; padding:.3rem .7rem; color:var(--mu
 details.exported[open] > summary { border-bottom:1px solid var(--line); border-radius:6px 6px 0 0; }
 details.exported .highlight { border:none; border-radius:0 0 6px 6px; }
 .exp-mod { font-family:monospace; font-size:.8rem; color:#8a6d00; }
-.api-doc { border:1px solid var(--line); border-left:4px solid var(--accent); border-radius:6px; background:var(--api-bg);
-           padding:.35rem 1.1rem .6rem; margin:1.2rem 0 .6rem; }
-.api-doc h2, .api-doc h3, .api-doc h4 { border:none; margin:.55rem 0 .4rem; font-family:"DejaVu Sans Mono", Menlo, monospace;
-           font-size:1.12rem; color:#0a3069; }
+.exp-lines { font-size:.78rem; color:var(--muted); }
+.api-doc details.exported { margin:.6rem 0 .2rem; border-color:#dfe5ec; }
+.api-doc details.exported > summary { background:#f2f5f9; font-size:.8rem; padding:.2rem .6rem; }
+.search { position:relative; margin:0 0 .9rem; }
+.search input { width:100%; padding:.42rem .6rem; border:1px solid var(--line); border-radius:6px; font-size:.9rem;
+                background:#fff; color:var(--fg); }
+.search input:focus { outline:2px solid #9cc3ef; border-color:var(--accent); }
+.search-results { position:fixed; z-index:10; left:1rem; top:6rem; width:600px; max-width:calc(100vw - 2rem);
+                  max-height:70vh; overflow-y:auto; background:#fff; border:1px solid var(--line); border-radius:6px;
+                  box-shadow:0 6px 24px rgba(0,0,0,.14); padding:.3rem 0; list-style:none; margin:0; }
+.search-results li a { display:block; padding:.35rem .8rem; color:var(--fg); border-radius:0; }
+.search-results li a:hover, .search-results li a:focus { background:#eef4fb; text-decoration:none; }
+.search-results .hit-kind { display:inline-block; min-width:4.6rem; font-size:.72rem; text-transform:uppercase;
+                            color:var(--muted); letter-spacing:.03em; }
+.search-results .hit-title { font-family:"DejaVu Sans Mono", Menlo, monospace; font-size:.86rem; color:var(--accent); }
+.search-results .hit-page { font-size:.75rem; color:var(--muted); }
+.search-results .hit-summary { display:block; font-size:.78rem; color:var(--muted); margin-left:4.9rem;
+                               white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
+.search-results .no-hit { padding:.4rem .8rem; color:var(--muted); font-size:.85rem; }
+.MathJax_Display { overflow-x:auto; overflow-y:hidden; }
+.api-doc { border:1px solid var(--line); border-left:4px solid var(--accent); border-radius:6px;
+           background:var(--api-bg); padding:.35rem 1.1rem .6rem; margin:1.2rem 0 .6rem; }
+.api-doc h2, .api-doc h3, .api-doc h4 { border:none; margin:.55rem 0 .4rem;
+           font-family:"DejaVu Sans Mono", Menlo, monospace; font-size:1.12rem; color:#0a3069; }
 .api-doc .highlight { background:#f2f5f9; border:1px solid #dfe5ec; border-radius:5px; margin:.3rem 0 .5rem; }
 .api-doc p { margin:.35rem 0; }
 .api-doc table { width:100%; }
@@ -444,19 +584,150 @@ PAGE = """<!DOCTYPE html>
 <title>{title} – {site}</title>
 <link rel="stylesheet" href="{root}assets/site.css">
 <link rel="stylesheet" href="{root}assets/styles.css">
-</head><body>
+{mathjax}</head><body data-root="{root}">
 <nav class="sidebar">{nav}</nav>
 <main>
 <h1 class="title">{title}</h1>
 {desc}
 {body}
 <footer>{site} {version} · generated from <code>{src}</code> by <code>scripts/build_docs.py</code></footer>
-</main></body></html>
+</main>
+<script src="{root}search_index.js"></script>
+<script src="{root}assets/search.js"></script>
+</body></html>
 """
 
 
+# ------------------------------------------------------------------------------------------------ search
+SEARCH_BOX = ('<div class="search" role="search"><input id="site-search" type="search"'
+              ' placeholder="Search pages and API…" aria-label="Search the docs" autocomplete="off"'
+              ' spellcheck="false">'
+              '<ul id="search-results" class="search-results" hidden></ul></div>')
+
+SEARCH_JS = r"""// Client-side search over window.SATTXT_SEARCH (search_index.js): pages, headings and API symbols.
+(function () {
+  var index = window.SATTXT_SEARCH || [], root = document.body.getAttribute('data-root') || '';
+  var box = document.getElementById('site-search'), list = document.getElementById('search-results');
+  if (!box || !list) return;
+  var KIND = {page: 'page', section: 'section', class: 'class', function: 'function', method: 'method'};
+  function esc(s) { return String(s).replace(/[&<>"]/g, function (c) {
+    return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}[c]; }); }
+  function score(e, terms) {
+    var t = e.t.toLowerCase(), s = (e.s || '').toLowerCase(), p = (e.p || '').toLowerCase(), total = 0;
+    for (var i = 0; i < terms.length; i++) {
+      var q = terms[i], v = 0;
+      if (t === q) v = 100; else if (t.indexOf(q) === 0) v = 60;
+      else if (t.indexOf(q) > 0) v = 40; else if (p.indexOf(q) >= 0) v = 15; else if (s.indexOf(q) >= 0) v = 10;
+      if (!v) return 0;
+      total += v;
+    }
+    return total + (e.k === 'page' ? 8 : e.k === 'class' ? 4 : e.k === 'function' ? 3 : 0) - e.t.length / 100;
+  }
+  function search(q) {
+    var terms = q.toLowerCase().split(/\s+/).filter(Boolean), hits = [];
+    if (!terms.length) return hits;
+    for (var i = 0; i < index.length; i++) { var sc = score(index[i], terms); if (sc > 0) hits.push([sc, index[i]]); }
+    hits.sort(function (a, b) { return b[0] - a[0]; });
+    return hits.slice(0, 40).map(function (h) { return h[1]; });
+  }
+  function show() {
+    var q = box.value.trim(), hits = search(q);
+    if (!q) { list.hidden = true; list.innerHTML = ''; return; }
+    list.innerHTML = hits.length ? hits.map(function (e) {
+      return '<li class="hit"><a href="' + esc(root + e.u) + '"><span class="hit-kind">' + esc(KIND[e.k] || e.k) +
+             '</span> <span class="hit-title">' + esc(e.t) + '</span>' +
+             (e.p ? ' <span class="hit-page">' + esc(e.p) + '</span>' : '') +
+             (e.s ? '<span class="hit-summary">' + esc(e.s) + '</span>' : '') + '</a></li>';
+    }).join('') : '<li class="no-hit">No results for “' + esc(q) + '”</li>';
+    var r = box.getBoundingClientRect();     // fixed, so that the sidebar's scroll box does not clip it
+    list.style.top = (r.bottom + 4) + 'px'; list.style.left = r.left + 'px';
+    list.hidden = false;
+  }
+  window.addEventListener('resize', function () { if (!list.hidden) show(); });
+  document.addEventListener('click', function (ev) {
+    if (!list.hidden && ev.target !== box && !list.contains(ev.target)) list.hidden = true;
+  });
+  box.addEventListener('input', show);
+  box.addEventListener('keydown', function (ev) {
+    if (ev.key === 'Escape') { box.value = ''; show(); }
+    if (ev.key === 'Enter') { var a = list.querySelector('a'); if (a) window.location.href = a.href; }
+  });
+  var q = new URLSearchParams(window.location.search).get('q');
+  if (q) { box.value = q; show(); }
+})();
+"""
+
+
+def search_index(pages, modidx, docstrings):
+    """Entries for the client-side search: every page (title, description), its headings, and every public API symbol
+    (`t` title, `u` URL from the site root, `k` kind, `p` the page it is on, `s` a one-line summary)."""
+    entries, sym_anchors = [], set()
+    titles = {p.rel.as_posix(): p.title for p in pages}
+    for mod, syms in modidx.items():
+        for k, (pg, anchor) in syms.items():
+            q = k[len(mod)+1:]
+            if not is_public(q) or pg not in titles: continue
+            kind, doc = docstrings.get(k, ('function', ''))
+            entries.append(dict(t=q, u=f"{pg}#{anchor}", k=kind or 'function', p=f"{mod}", s=doc[:160]))
+            sym_anchors.add((pg, anchor))
+    for p in pages:
+        rel = p.rel.as_posix()
+        entries.append(dict(t=p.title, u=rel, k='page', p=rel, s=p.description[:160]))
+        for lvl, sid, text in p.headings:
+            if lvl > 4 or (rel, sid) in sym_anchors or not text: continue
+            entries.append(dict(t=text, u=f"{rel}#{sid}", k='section', p=p.title, s=''))
+    return entries
+
+
+def write_search_index(out, entries):
+    "`search_index.js`: a script that sets `window.SATTXT_SEARCH`, so that search works from `file://` (no fetch)."
+    js = json.dumps(entries, ensure_ascii=False, separators=(',', ':')).replace('</', '<\\/')
+    (out/'search_index.js').write_text(f"window.SATTXT_SEARCH = {js};\n", encoding='utf-8')
+    (out/'assets'/'search.js').write_text(SEARCH_JS, encoding='utf-8')
+
+# ------------------------------------------------------------------------------------------------ maths (MathJax 2.7)
+MATHJAX_PARTS = ('MathJax.js', 'LICENSE', 'config/TeX-AMS-MML_HTMLorMML-full.js', 'extensions', 'jax', 'fonts')
+
+MATHJAX = """<script type="text/x-mathjax-config">
+MathJax.Hub.Config({{
+  tex2jax: {{inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']],
+            processEscapes: true, processEnvironments: true,
+            skipTags: ['script', 'noscript', 'style', 'textarea', 'pre', 'code']}},
+  'HTML-CSS': {{availableFonts: [], imageFont: null, preferredFont: null, webFont: 'STIX-Web',
+               linebreaks: {{automatic: true}}}},
+  showMathMenu: false, messageStyle: 'none'
+}});
+MathJax.Hub.Register.StartupHook('End', function () {{
+  document.documentElement.setAttribute('data-mathjax', 'done');
+}});
+</script>
+<script src="{root}mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"></script>
+"""
+
+
+def mathjax_dir():
+    "The MathJax 2.7 files of the `jupyter-server-mathjax` package (a dev requirement), or None when not installed."
+    try: import jupyter_server_mathjax
+    except ImportError: return None
+    d = Path(jupyter_server_mathjax.__file__).parent/'static'
+    return d if (d/'MathJax.js').exists() else None
+
+
+def copy_mathjax(out):
+    "Copy what MathJax needs (TeX input, HTML-CSS output, STIX-Web fonts; no localisations) into `out/mathjax`."
+    src = mathjax_dir()
+    if src is None: return False
+    for part in MATHJAX_PARTS:
+        s, d = src/part, out/'mathjax'/part
+        d.parent.mkdir(parents=True, exist_ok=True)
+        if s.is_dir(): shutil.copytree(s, d)
+        else: shutil.copy2(s, d)
+    return True
+
+
 def sidebar_groups(pages, nbs):
-    "`[(section title or None, [Page])]`: the order and sections of `nbs/sidebar.yml`, then any page it does not list."
+    """`[(section title or None, [Page])]`: the order and sections of `nbs/sidebar.yml`, then any page it does not list
+    (in the section of its dotted-name siblings, else at the top level or a section named after its folder)."""
     import yaml
     by_src = {p.src.relative_to(nbs).as_posix(): p for p in pages}
     groups, used = [(None, [])], set()
@@ -482,7 +753,12 @@ def sidebar_groups(pages, nbs):
     for rel, p in by_src.items():           # pages sidebar.yml does not list: top level, or a section per folder
         if rel in used: continue
         parts = rel.split('/')
-        if len(parts) == 1: top().append(p); continue
+        if len(parts) == 1:          # a new `NN_models.io` notebook joins the section of the other `models.*` pages
+            pre = p.rel.name.split('.')[0] + '.' if p.rel.name.count('.') > 1 else None
+            g = next((g for g in groups if pre and g[0] and any(q.rel.name.startswith(pre) for q in g[1])), None)
+            if g is None: top().append(p)
+            else: g[1].append(p); g[1].sort(key=lambda q: q.src.name)
+            continue
         title = parts[0].replace('_', ' ').replace('-', ' ').title()
         g = next((g for g in groups if g[0] and g[0].lower() == title.lower()), None)
         if g is None: g = (title, []); groups.append(g)
@@ -496,7 +772,7 @@ UNTITLED_SECTION = 'Explanation and reference'
 def nav_html(groups, current, api_rel):
     cfg_site = current.site
     out = [f'<a class="brand" href="{current.root}index.html">{html.escape(cfg_site)}</a>',
-           f'<div class="tagline">{html.escape(current.tagline)}</div><ul>']
+           f'<div class="tagline">{html.escape(current.tagline)}</div>', SEARCH_BOX, '<ul>']
     seq = []
     for i, (title, ps) in enumerate(groups):   # an untitled group after a section gets a heading too
         title = title or (UNTITLED_SECTION if i else None)
@@ -561,7 +837,7 @@ def symbol_docstrings(modidx):
                 for part in k[len(mod)+1:].split('.'): obj = getattr(obj, part)
             except AttributeError: continue
             kind = 'class' if inspect.isclass(obj) else ('method' if '.' in k[len(mod)+1:] else 'function')
-            doc = (inspect.getdoc(obj) or '').strip().split('\n')[0]
+            doc = own_doc(obj).strip().split('\n')[0]
             out[k] = (kind, doc)
     return out
 
@@ -592,6 +868,7 @@ def build(out, nbs_path=None, verbose=True):
     from nbdev.config import get_config
     from nbdev.doclinks import nbglob, _nbpath2html
     cfg = get_config()
+    patch_show_doc()
     nbs = Path(nbs_path or cfg.nbs_path).resolve()
     out = Path(out).resolve()
     t0 = time.time()
@@ -616,11 +893,13 @@ def build(out, nbs_path=None, verbose=True):
         p = Page(f, rel, str(fm.get('title', f.stem)), str(fm.get('description', '')), nb)
         r.render(p)
         pages.append(p)
-        if verbose: print(f"[build_docs] {f.relative_to(nbs).as_posix():32s} -> {rel.as_posix():24s} {time.time()-t1:5.1f}s")
+        if verbose:
+            print(f"[build_docs] {f.relative_to(nbs).as_posix():32s} -> {rel.as_posix():24s} {time.time()-t1:5.1f}s")
     pages_by_html = {p.rel.as_posix(): p for p in pages}
     api_name = 'api.html' if 'api.html' not in pages_by_html else 'api_index.html'
     api = Page(None, api_name, 'API index', 'Every exported function, class and method, with a link to its docs.')
-    api.body, api.toc = r.fix_headings(api_index(modidx, pages_by_html, symbol_docstrings(modidx)), api)
+    docstrings = symbol_docstrings(modidx)
+    api.body, api.toc = r.fix_headings(api_index(modidx, pages_by_html, docstrings), api)
 
     if out.exists(): shutil.rmtree(out)
     (out/'assets').mkdir(parents=True)
@@ -628,14 +907,21 @@ def build(out, nbs_path=None, verbose=True):
     (out/'assets'/'site.css').write_text(CSS + HtmlFormatter(style='default').get_style_defs('.highlight')
                                          + '\n.highlight { background: var(--code-bg); }\n', encoding='utf-8')
     styles = nbs/'styles.css'
-    (out/'assets'/'styles.css').write_text(styles.read_text(encoding='utf-8') if styles.exists() else '', encoding='utf-8')
+    (out/'assets'/'styles.css').write_text(styles.read_text(encoding='utf-8') if styles.exists() else '',
+                                           encoding='utf-8')
     for a in nbs.rglob('*'):      # images and other files the notebooks link to
-        if a.is_file() and a.suffix.lower() in ('.png', '.jpg', '.jpeg', '.gif', '.svg', '.webp', '.csv', '.json', '.txt') \
+        if a.is_file() and a.suffix.lower() in ('.png', '.jpg', '.jpeg', '.gif', '.svg', '.webp', '.csv', '.json',
+                                                '.txt') \
                 and not any(x.startswith(('.', '_')) for x in a.relative_to(nbs).parts):
             (out/a.relative_to(nbs)).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(a, out/a.relative_to(nbs))
+    math_pages = [p.rel.as_posix() for p in pages if p.has_math]
+    if math_pages and not copy_mathjax(out):
+        problems.append(f"maths on {', '.join(math_pages)} but no MathJax: pip install jupyter-server-mathjax "
+                        f"(a dev requirement)")
     site, version = cfg.get('title', cfg.lib_name), cfg.get('version', '')
     all_pages = pages + [api]
+    write_search_index(out, search_index(all_pages, modidx, docstrings))
     groups = sidebar_groups(pages, nbs)
     for p in all_pages:
         p.site, p.tagline = site, cfg.get('description', '')
@@ -643,7 +929,8 @@ def build(out, nbs_path=None, verbose=True):
         src = (p.src.relative_to(ROOT).as_posix() if p.src.is_relative_to(ROOT) else p.src.name) if p.src \
             else f'{cfg.lib_name}/_modidx.py'
         page_html = PAGE.format(title=html.escape(p.title), site=html.escape(site), root=p.root, version=version,
-                                nav=nav_html(groups, p, api), desc=desc, body=p.body, src=src)
+                                nav=nav_html(groups, p, api), desc=desc, body=p.body, src=src,
+                                mathjax=MATHJAX.format(root=p.root) if p.has_math else '')
         (out/p.rel).parent.mkdir(parents=True, exist_ok=True)
         (out/p.rel).write_text(page_html, encoding='utf-8')
 
@@ -661,7 +948,8 @@ def build(out, nbs_path=None, verbose=True):
     n_sym = sum(is_public(k[len(m)+1:]) for m, s in modidx.items() for k in s)
     if verbose:
         print(f"[build_docs] {len(pages)} notebook pages + API index ({n_sym} public symbols) -> {out} "
-              f"in {time.time()-t0:.1f}s")
+              f"in {time.time()-t0:.1f}s; maths on {len(math_pages)} page(s), MathJax in mathjax/; search index: "
+              f"search_index.js")
     return problems
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np, rasterio
 
 from sattxt_nb.core import shared_data_dir
-from sattxt_nb.datasets import eurosat_pairs
+from sattxt_nb.data.datasets import eurosat_pairs
 
 p = argparse.ArgumentParser(); p.add_argument('--n', type=int, default=5)
 p.add_argument('--out', default=str(Path(__file__).resolve().parents[1]/'sattxt_nb'/'assets'/'eurosat_sample'))

@@ -6,7 +6,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_import_is_light_and_offline():
     "Importing the package must not touch the network or load models (it runs in a fresh interpreter)."
-    code = "import os; os.environ['HF_HUB_OFFLINE']='1'; import sattxt_nb, sattxt_nb.core, sattxt_nb.bands, sattxt_nb.io; print(sattxt_nb.__version__)"
+    code = "import os; os.environ['HF_HUB_OFFLINE']='1'; import sattxt_nb, sattxt_nb.core, sattxt_nb.data.bands, sattxt_nb.data.io; print(sattxt_nb.__version__)"
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip()

@@ -26,7 +26,7 @@ def test_main_job_end_to_end(tmp_path):
                     '## Base-to-novel', '## Text prototypes', '## Example predictions', '## Time per stage'):
         assert section in rep, section
     for f in recs['report']['metrics']['figures']: assert (out/'report'/'figures'/f).stat().st_size > 5000, f
-    assert (out/'data'/'report.md').exists()                       # the data report of sattxt_nb.demo
+    assert (out/'data'/'report.md').exists()                       # the data report of sattxt_nb.data.explore
     s2 = recs['stage2']['metrics']
     assert s2['sattxt']['eurosat_probe'] > 3 * s2['chance']['eurosat_probe']
     assert recs['report']['metrics']['artefact_gap'] < 1e-3

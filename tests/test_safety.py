@@ -49,33 +49,33 @@ def _case_torch_load_safe(d, marker):
 
 
 def _case_spectralgpt(d, marker):
-    from sattxt_nb.teacher import load_spectralgpt_checkpoint
+    from sattxt_nb.models.teacher import load_spectralgpt_checkpoint
     f = _write_payload(d/'SpectralGPT.pth', marker)
     _refused(lambda: load_spectralgpt_checkpoint('tiny', f), marker)
     _refused(lambda: load_spectralgpt_checkpoint('tiny', f, weights_only=False), marker)   # no safety switch
 
 
 def _case_student_weights(d, marker):
-    from sattxt_nb.student import read_state_dict
+    from sattxt_nb.models.student import read_state_dict
     f = _write_payload(d/'vit.pth', marker)
     _refused(lambda: read_state_dict(f), marker)
 
 
 def _case_openclip(d, marker):
-    from sattxt_nb.prompts import load_openclip
+    from sattxt_nb.models.prompts import load_openclip
     f = _write_payload(d/'GeoRSCLIP.pt', marker, wrap=lambda p: {'state_dict': {'x': p}})
     _refused(lambda: load_openclip(f, 'ViT-B-32'), marker)
 
 
 def _case_projector(d, marker):
-    from sattxt_nb.student import load_projector
+    from sattxt_nb.models.student import load_projector
     for name in ('projector.pt', 'projector.safetensors'):
         f = _write_payload(d/name, marker)
         _refused(lambda: load_projector(f), marker)
 
 
 def _case_mae(d, marker):
-    from sattxt_nb.mae import load_mae_checkpoint, load_mae_teacher
+    from sattxt_nb.models.mae import load_mae_checkpoint, load_mae_teacher
     for name in ('mae.pt', 'mae.pth', 'mae.safetensors'):
         f = _write_payload(d/name, marker)
         _refused(lambda: load_mae_checkpoint(f), marker)
@@ -83,15 +83,15 @@ def _case_mae(d, marker):
 
 
 def _case_pipeline_teacher(d, marker):
-    from sattxt_nb.pipeline import load_teacher
+    from sattxt_nb.app.pipeline import load_teacher
     for name in ('teacher.pt', 'teacher.safetensors'):
         f = _write_payload(d/'teacher'/name, marker)
         _refused(lambda: load_teacher(f), marker)
 
 
 def _case_stage1(d, marker):
-    from sattxt_nb.distill import load_stage1_checkpoint
-    from sattxt_nb.pipeline import PipelineConfig, Run, load_stage1_student
+    from sattxt_nb.sattxt.distill import load_stage1_checkpoint
+    from sattxt_nb.app.pipeline import PipelineConfig, Run, load_stage1_student
     s1 = d/'run'/'stage1'
     _write_payload(s1/'stage1.pt', marker)                 # the old name, planted in a shared run folder
     _write_payload(s1/'stage1.safetensors', marker)
@@ -101,8 +101,8 @@ def _case_stage1(d, marker):
 
 
 def _case_vlm(d, marker):
-    from sattxt_nb.align import VLM
-    from sattxt_nb.widgets import load_vlm
+    from sattxt_nb.sattxt.align import VLM
+    from sattxt_nb.app.widgets import load_vlm
     v = d/'vlm'
     _write_payload(v/'weights.pt', marker)
     _write_payload(v/'weights.safetensors', marker)
@@ -112,8 +112,8 @@ def _case_vlm(d, marker):
 
 
 def _case_target_cache(d, marker):
-    from sattxt_nb.distill import TeacherTargetCache
-    from sattxt_nb.teacher import spectralgpt_encoder
+    from sattxt_nb.sattxt.distill import TeacherTargetCache
+    from sattxt_nb.models.teacher import spectralgpt_encoder
     teacher = spectralgpt_encoder('tiny', img_size=16).eval()
     cache = TeacherTargetCache(teacher, cache_dir=d/'cache')
     ids = ['a', 'b']
@@ -128,7 +128,7 @@ def _case_target_cache(d, marker):
 def _case_llm_folder(d, marker):
     "A Hugging Face folder whose `pytorch_model.bin` is the payload (transformers reads .bin with weights_only=True)."
     from transformers import LlamaConfig
-    from sattxt_nb.text import load_text_model
+    from sattxt_nb.models.text import load_text_model
     f = d/'llm'; f.mkdir()
     LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
                 num_key_value_heads=1).save_pretrained(f)
@@ -138,7 +138,7 @@ def _case_llm_folder(d, marker):
 
 def _case_config_switch(d, marker):
     "A downloaded config cannot switch safe loading off."
-    from sattxt_nb.pipeline import PipelineConfig
+    from sattxt_nb.app.pipeline import PipelineConfig
     f = _write_payload(d/'SpectralGPT.pth', marker)
     (d/'cfg.json').write_text(json.dumps({'teacher': {'checkpoint': str(f), 'overrides': {'weights_only': False}}}))
     _refused(lambda: PipelineConfig.load(d/'cfg.json'), marker)
@@ -157,7 +157,7 @@ def test_loader_refuses_payload(name, tmp_path):
 
 def test_config_switch_is_refused_by_name(tmp_path):
     from sattxt_nb.core import SattxtError
-    from sattxt_nb.pipeline import PipelineConfig
+    from sattxt_nb.app.pipeline import PipelineConfig
     (tmp_path/'cfg.json').write_text(json.dumps({'teacher': {'overrides': {'weights_only': False}}}))
     with pytest.raises(SattxtError, match='weights_only'): PipelineConfig.load(tmp_path/'cfg.json')
 
