@@ -1011,17 +1011,45 @@ def _split_of(f: Path, protocol: str, shots: int, seed: int) -> dict:
     if sp['seed'] != int(seed): raise DataError(f"{f}: seed is {sp['seed']}, the run asks for {seed}")
     return sp
 
-# %% ../../nbs/43_avion.learner.ipynb #9e4114bc
-def run_few_shot(teacher, student, sets, shots: Sequence[int] = (1, 4, 16), seeds: Sequence[int] = (1, 2, 3),
-                 cfg: AvionConfig = AvionConfig(), ladder: Optional[dict] = None, descriptions=None,
-                 templates: Sequence[str] = DEFAULT_TEMPLATES, out=None, progress: bool = True, verbose: bool = True,
-                 split_rule: str = 'avion', sample_ids=None, splits=None) -> dict:
-    "The few-shot ladder on each `EvalSet` for every K x seed; writes a results JSON (config, seeds, per-seed, summary, env) to `out`."
-    log = print if verbose else (lambda *a, **k: None)
-    sets, variants, t_all = _as_sets(sets), ladder_variants(cfg, ladder or FEW_SHOT_LADDER), time.time()
-    _check_rule(split_rule)
+# %% ../../nbs/43_avion.learner.ipynb #961ae351
+def _cached_set(cache: dict, prep: dict, d: str, s, teacher, templates, log) -> _SetCache:
+    "The `_SetCache` of set `d`, built on first use (dropping the previous set's); its build time goes to `prep[d]`."
+    if d not in cache:
+        t0 = time.time(); cache.clear(); cache[d] = _SetCache(s, teacher, templates)
+        prep[d] = round(time.time() - t0, 1)
+        log(f"{d}: {len(s)} images, {len(s.classes)} classes; teacher features in {prep[d]}s")
+    return cache[d]
+
+# %% ../../nbs/43_avion.learner.ipynb #de9572cc
+def _student_model(kind: str, c: AvionConfig, student, sc: _SetCache, tr, y, classes, classnames, targets: dict,
+                   seed: int) -> tuple:
+    "`(model, prefix tokens, last loss terms or None)`: the zero-shot student, or prompts trained on the images `tr`."
+    if kind == 'student': pv = _zero_shot_student(student)
+    else: set_seed(seed); pv = prompted_student(student, c)
+    toks = sc.prefix(pv)
+    if kind == 'student':
+        return AvionModel(pv, classes, classnames, template=c.template, student_text=c.student_text), toks, None
+    T = targets['prototypes' if c.prototypes and 'prototypes' in targets else 'templates']
+    learn = train_avion(pv, toks[tr], y[tr], classes, classnames, sc.v_t[tr], T, c, seed)
+    return learn.model, toks, learn.loss_terms.history[-1]
+
+# %% ../../nbs/43_avion.learner.ipynb #7aef330d
+def _ladder_result(experiment: str, cfg: AvionConfig, ladder: dict, shots, seeds, templates, split_rule: str, splits,
+                   files: list, sets: dict, desc, per_seed: list, summary: dict, t_all: float, prep: dict) -> dict:
+    "The results dict of `run_few_shot` / `run_base_to_novel` (what their results JSON holds)."
+    return dict(experiment=experiment, config=cfg.to_dict(), ladder={k: dict(v) for k, v in ladder.items()},
+                shots=shots, seeds=[int(s) for s in seeds], templates=list(templates),
+                split=dict(rule='files' if splits is not None else split_rule, files=files or None),
+                sets={d: dict(n=len(s), classes=list(s.classes), note=s.note) for d, s in sets.items()},
+                descriptions=None if desc is None else dict(path=desc.meta.get('path'), classes=len(desc)),
+                per_seed=per_seed, summary=summary,
+                timing=dict(total_seconds=round(time.time() - t_all, 1), prepare_seconds=prep), env=env_info())
+
+# %% ../../nbs/43_avion.learner.ipynb #716c626d
+def _few_shot_plans(sets: dict, shots, seeds, split_rule: str, sample_ids, splits) -> tuple:
+    "`({(set, K, seed): (train, test)}, split files read)` for every few-shot split of the run."
     plans, files = {}, []
-    for d, s in sets.items():                             # every split must exist before anything trains
+    for d, s in sets.items():
         ids = _set_ids(s, sample_ids, len(sets))
         for K in shots:
             for seed in seeds:
@@ -1031,113 +1059,125 @@ def run_few_shot(teacher, student, sets, shots: Sequence[int] = (1, 4, 16), seed
                     f = _split_file(splits, d, len(sets), seed, f'fewshot_{K}.json'); files.append(str(f))
                     ix = split_indices(_split_of(f, 'few_shot', K, seed), ids, s.labels, s.classes, where=str(f))
                     plans[d, K, seed] = ix['train'], ix['test']
+    return plans, files
+
+# %% ../../nbs/43_avion.learner.ipynb #910a2671
+def _few_shot_targets(sc: _SetCache, s, tr, desc, text_fn) -> dict:
+    "The teacher targets of one few-shot split: `templates`, and `prototypes` from the shots `tr` when `desc` is given."
+    tg = dict(templates=sc.templates)
+    if desc is not None:
+        shots_f = {c: sc.v_t[tr][sc.y[tr] == i] for i, c in enumerate(s.classes)}
+        tg['prototypes'] = teacher_prototype_targets(text_fn, s.classes, s.classnames, desc, shots_f)[0]
+    return tg
+
+# %% ../../nbs/43_avion.learner.ipynb #f17bda97
+def _few_shot_job(d: str, K: int, seed: int, row: str, variant: tuple, s, sc: _SetCache, split: dict, student) -> dict:
+    "The per-seed record of one ladder row on one few-shot split: sizes, top-1, seconds (and the last loss terms)."
+    tr, te, tg = split['tr'], split['te'], split['targets']
+    kind, c = variant
+    t0 = time.time()
+    rec = dict(dataset=d, K=int(K), seed=int(seed), variant=row, kind=kind, n_train=int(len(tr)), n_test=int(len(te)))
+    if kind == 'teacher':
+        T = tg['prototypes' if c.prototypes else 'templates']
+        scores = (sc.v_t[te] @ T.features.T).numpy()
+    else:
+        model, toks, terms = _student_model(kind, c, student, sc, tr, sc.y, s.classes, s.classnames, tg, seed)
+        if terms is not None: rec['last_terms'] = terms
+        scores = model.scores(toks[te], bs=c.eval_bs)
+    rec.update(top1=zero_shot_top1(scores, sc.y[te]), seconds=round(time.time() - t0, 2))
+    return rec
+
+# %% ../../nbs/43_avion.learner.ipynb #c748d1d4
+def _few_shot_summary(per_seed: list, sets: dict, shots, variants: dict) -> dict:
+    "`{set: {'K=k': {row: {'top1': mean/std/n over seeds}}}}`."
+    top1 = lambda d, K, row: [r['top1'] for r in per_seed if (r['dataset'], r['K'], r['variant']) == (d, K, row)]
+    return {d: {f'K={K}': {row: dict(top1=_ms(top1(d, K, row))) for row in variants} for K in shots} for d in sets}
+
+# %% ../../nbs/43_avion.learner.ipynb #9e4114bc
+def run_few_shot(teacher, student, sets, shots: Sequence[int] = (1, 4, 16), seeds: Sequence[int] = (1, 2, 3),
+                 cfg: AvionConfig = AvionConfig(), ladder: Optional[dict] = None, descriptions=None,
+                 templates: Sequence[str] = DEFAULT_TEMPLATES, out=None, progress: bool = True, verbose: bool = True,
+                 split_rule: str = 'avion', sample_ids=None, splits=None) -> dict:
+    "Few-shot ladder on each `EvalSet` for every K x seed; a results JSON (config, per-seed, summary, env) to `out`."
+    log = print if verbose else (lambda *a, **k: None)
+    sets, variants, t_all = _as_sets(sets), ladder_variants(cfg, ladder or FEW_SHOT_LADDER), time.time()
+    _check_rule(split_rule)
+    plans, files = _few_shot_plans(sets, shots, seeds, split_rule, sample_ids, splits)
     desc, text_fn = _descriptions_for(variants, descriptions, sets), _TextMemo(teacher.encode_text)
     jobs = [(d, K, seed, row) for d in sets for K in shots for seed in seeds for row in variants]
     per_seed, cache, split, prep = [], {}, {}, {}
     for d, K, seed, row in _jobs_bar(jobs, progress):
-        s = sets[d]
-        if d not in cache:
-            t0 = time.time(); cache.clear(); cache[d] = _SetCache(s, teacher, templates)
-            prep[d] = round(time.time() - t0, 1); log(f"{d}: {len(s)} images, {len(s.classes)} classes; teacher features in {prep[d]}s")
-        sc = cache[d]
+        sc = _cached_set(cache, prep, d, sets[d], teacher, templates, log)
         if split.get('key') != (d, K, seed):
             tr, te = plans[d, K, seed]
-            tg = dict(templates=sc.templates)
-            if desc is not None:
-                shots_f = {c: sc.v_t[tr][sc.y[tr] == i] for i, c in enumerate(s.classes)}
-                tg['prototypes'] = teacher_prototype_targets(text_fn, s.classes, s.classnames, desc, shots_f)[0]
-            split = dict(key=(d, K, seed), tr=tr, te=te, targets=tg)
-        tr, te, tg = split['tr'], split['te'], split['targets']
-        kind, c = variants[row]
-        t0, rec = time.time(), dict(dataset=d, K=int(K), seed=int(seed), variant=row, kind=kind, n_train=int(len(tr)), n_test=int(len(te)))
-        if kind == 'teacher':
-            T = tg['prototypes' if c.prototypes else 'templates']
-            scores = (sc.v_t[te] @ T.features.T).numpy()
-        else:
-            if kind == 'student': pv = _zero_shot_student(student)
-            else: set_seed(seed); pv = prompted_student(student, c)
-            toks = sc.prefix(pv)
-            if kind == 'student':
-                model = AvionModel(pv, s.classes, s.classnames, template=c.template, student_text=c.student_text)
-            else:
-                T = tg['prototypes' if c.prototypes and 'prototypes' in tg else 'templates']
-                learn = train_avion(pv, toks[tr], sc.y[tr], s.classes, s.classnames, sc.v_t[tr], T, c, seed)
-                model, rec['last_terms'] = learn.model, learn.loss_terms.history[-1]
-            scores = model.scores(toks[te], bs=c.eval_bs)
-        rec.update(top1=zero_shot_top1(scores, sc.y[te]), seconds=round(time.time() - t0, 2))
-        per_seed.append(rec)
-    summary = {d: {f'K={K}': {row: dict(top1=_ms([r['top1'] for r in per_seed if (r['dataset'], r['K'], r['variant']) == (d, K, row)]))
-                              for row in variants} for K in shots} for d in sets}
-    res = dict(experiment='avion_few_shot', config=cfg.to_dict(), ladder={k: dict(v) for k, v in (ladder or FEW_SHOT_LADDER).items()},
-               shots=[int(k) for k in shots], seeds=[int(s) for s in seeds], templates=list(templates),
-               split=dict(rule='files' if splits is not None else split_rule, files=files or None),
-               sets={d: dict(n=len(s), classes=list(s.classes), note=s.note) for d, s in sets.items()},
-               descriptions=None if desc is None else dict(path=desc.meta.get('path'), classes=len(desc)),
-               per_seed=per_seed, summary=summary, timing=dict(total_seconds=round(time.time() - t_all, 1), prepare_seconds=prep),
-               env=env_info())
+            split = dict(key=(d, K, seed), tr=tr, te=te, targets=_few_shot_targets(sc, sets[d], tr, desc, text_fn))
+        per_seed.append(_few_shot_job(d, K, seed, row, variants[row], sets[d], sc, split, student))
+    summary = _few_shot_summary(per_seed, sets, shots, variants)
+    res = _ladder_result('avion_few_shot', cfg, ladder or FEW_SHOT_LADDER, [int(k) for k in shots], seeds, templates,
+                         split_rule, splits, files, sets, desc, per_seed, summary, t_all, prep)
     return _write(res, out)
 
-# %% ../../nbs/43_avion.learner.ipynb #8bf76cde
-def run_base_to_novel(teacher, student, sets, seeds: Sequence[int] = (1, 2, 3), shots: int = 16, cfg: AvionConfig = AvionConfig(),
-                      ladder: Optional[dict] = None, descriptions=None, templates: Sequence[str] = DEFAULT_TEMPLATES,
-                      out=None, progress: bool = True, verbose: bool = True, split_rule: str = 'avion', sample_ids=None,
-                      splits=None) -> dict:
-    "Base-to-novel ladder per `EvalSet` and seed: train on `shots` per base class; base / novel top-1 (own label spaces) and HM."
-    log = print if verbose else (lambda *a, **k: None)
-    sets, variants, t_all = _as_sets(sets), ladder_variants(cfg, ladder or B2N_LADDER), time.time()
+# %% ../../nbs/43_avion.learner.ipynb #ef8179e5
+def _check_b2n_ladder(variants: dict):
+    "Refuse teacher rows with prototypes: they need shots, which novel classes do not have."
     bad = [n for n, (k, c) in variants.items() if k == 'teacher' and c.prototypes]
-    if bad: raise DataError(f"ladder row(s) {bad}: teacher prototypes need shots, which novel classes do not have; use prototypes=False")
-    _check_rule(split_rule)
+    if bad: raise DataError(f"ladder row(s) {bad}: teacher prototypes need shots, which novel classes do not have; "
+                            f"use prototypes=False")
+
+# %% ../../nbs/43_avion.learner.ipynb #d587bb9e
+def _b2n_plan(s, sp: dict, y: np.ndarray) -> dict:
+    "One base-to-novel plan from a split `sp`: classes, their names, indices, labels within each label space (`yb`)."
+    base, novel = sp['base'], sp['novel']
+    bi, ni = [s.classes.index(c) for c in base], [s.classes.index(c) for c in novel]
+    remap = np.full(len(s.classes), -1); remap[bi] = np.arange(len(bi)); remap[ni] = np.arange(len(ni))
+    return dict(base=base, novel=novel, names_b=[s.classnames[i] for i in bi], names_n=[s.classnames[i] for i in ni],
+                tr=sp['train'], te_b=sp['test_base'], te_n=sp['test_novel'], yb=remap[y], bi=bi)
+
+# %% ../../nbs/43_avion.learner.ipynb #6aeaac84
+def _b2n_plans(sets: dict, seeds, shots: int, split_rule: str, sample_ids, splits) -> tuple:
+    "`({(set, seed): plan}, split files read)` for every base-to-novel split of the run."
     plans, files = {}, []
-    for d, s in sets.items():                             # every split must exist before anything trains
+    for d, s in sets.items():
         y, ids = np.asarray(s.labels), _set_ids(s, sample_ids, len(sets))
         for seed in seeds:
             if splits is None: sp = base_to_novel_split(y, s.classes, shots, seed, ids, split_rule)
             else:
                 f = _split_file(splits, d, len(sets), seed, 'base_to_novel.json'); files.append(str(f))
                 sp = split_indices(_split_of(f, 'base_to_novel', shots, seed), ids, y, s.classes, where=str(f))
-            base, novel = sp['base'], sp['novel']
-            bi, ni = [s.classes.index(c) for c in base], [s.classes.index(c) for c in novel]
-            remap = np.full(len(s.classes), -1); remap[bi] = np.arange(len(bi)); remap[ni] = np.arange(len(ni))
-            plans[d, seed] = dict(base=base, novel=novel, names_b=[s.classnames[i] for i in bi], names_n=[s.classnames[i] for i in ni],
-                                  tr=sp['train'], te_b=sp['test_base'], te_n=sp['test_novel'], yb=remap[y], bi=bi)
-    desc, text_fn = _descriptions_for(variants, descriptions, sets), _TextMemo(teacher.encode_text)
-    jobs = [(d, seed, row) for d in sets for seed in seeds for row in variants]
-    per_seed, cache, split, prep = [], {}, {}, {}
-    for d, seed, row in _jobs_bar(jobs, progress):
-        s = sets[d]
-        if d not in cache:
-            t0 = time.time(); cache.clear(); cache[d] = _SetCache(s, teacher, templates)
-            prep[d] = round(time.time() - t0, 1); log(f"{d}: {len(s)} images, {len(s.classes)} classes; teacher features in {prep[d]}s")
-        sc, p = cache[d], plans[d, seed]
-        if split.get('key') != (d, seed):
-            tg = dict(templates=sc.templates.subset(p['base']))
-            if desc is not None:
-                shots_f = {c: sc.v_t[p['tr']][sc.y[p['tr']] == i] for c, i in zip(p['base'], p['bi'])}
-                tg['prototypes'] = teacher_prototype_targets(text_fn, p['base'], p['names_b'], desc, shots_f)[0]
-            split = dict(key=(d, seed), targets=tg)
-        tg, (kind, c), yb = split['targets'], variants[row], p['yb']
-        t0 = time.time()
-        rec = dict(dataset=d, seed=int(seed), variant=row, kind=kind, base_classes=p['base'], novel_classes=p['novel'],
-                   n_train=int(len(p['tr'])), n_base_test=int(len(p['te_b'])), n_novel_test=int(len(p['te_n'])))
-        if kind == 'teacher':
-            sb = (sc.v_t[p['te_b']] @ tg['templates'].features.T).numpy()
-            sn = (sc.v_t[p['te_n']] @ sc.templates.subset(p['novel']).features.T).numpy()
-        else:
-            if kind == 'student': pv = _zero_shot_student(student)
-            else: set_seed(seed); pv = prompted_student(student, c)
-            toks = sc.prefix(pv)
-            if kind == 'student':
-                model = AvionModel(pv, p['base'], p['names_b'], template=c.template, student_text=c.student_text)
-            else:
-                T = tg['prototypes' if c.prototypes and 'prototypes' in tg else 'templates']
-                learn = train_avion(pv, toks[p['tr']], yb[p['tr']], p['base'], p['names_b'], sc.v_t[p['tr']], T, c, seed)
-                model, rec['last_terms'] = learn.model, learn.loss_terms.history[-1]
-            sb = model.scores(toks[p['te_b']], bs=c.eval_bs)
-            sn = model.scores(toks[p['te_n']], p['names_n'], bs=c.eval_bs, classes=p['novel'])
-        b, n = zero_shot_top1(sb, yb[p['te_b']]), zero_shot_top1(sn, yb[p['te_n']])
-        rec.update(base=b, novel=n, hm=harmonic_mean(b, n), seconds=round(time.time() - t0, 2))
-        per_seed.append(rec)
+            plans[d, seed] = _b2n_plan(s, sp, y)
+    return plans, files
+
+# %% ../../nbs/43_avion.learner.ipynb #436746ec
+def _b2n_targets(sc: _SetCache, p: dict, desc, text_fn) -> dict:
+    "The teacher targets of one base-to-novel plan, over the base classes: `templates` (and `prototypes`)."
+    tg = dict(templates=sc.templates.subset(p['base']))
+    if desc is not None:
+        shots_f = {c: sc.v_t[p['tr']][sc.y[p['tr']] == i] for c, i in zip(p['base'], p['bi'])}
+        tg['prototypes'] = teacher_prototype_targets(text_fn, p['base'], p['names_b'], desc, shots_f)[0]
+    return tg
+
+# %% ../../nbs/43_avion.learner.ipynb #eb33ecba
+def _b2n_job(d: str, seed: int, row: str, variant: tuple, sc: _SetCache, p: dict, tg: dict, student) -> dict:
+    "The per-seed record of one ladder row on one base-to-novel plan: base / novel top-1, HM, sizes, seconds."
+    (kind, c), yb = variant, p['yb']
+    t0 = time.time()
+    rec = dict(dataset=d, seed=int(seed), variant=row, kind=kind, base_classes=p['base'], novel_classes=p['novel'],
+               n_train=int(len(p['tr'])), n_base_test=int(len(p['te_b'])), n_novel_test=int(len(p['te_n'])))
+    if kind == 'teacher':
+        sb = (sc.v_t[p['te_b']] @ tg['templates'].features.T).numpy()
+        sn = (sc.v_t[p['te_n']] @ sc.templates.subset(p['novel']).features.T).numpy()
+    else:
+        model, toks, terms = _student_model(kind, c, student, sc, p['tr'], yb, p['base'], p['names_b'], tg, seed)
+        if terms is not None: rec['last_terms'] = terms
+        sb = model.scores(toks[p['te_b']], bs=c.eval_bs)
+        sn = model.scores(toks[p['te_n']], p['names_n'], bs=c.eval_bs, classes=p['novel'])
+    b, n = zero_shot_top1(sb, yb[p['te_b']]), zero_shot_top1(sn, yb[p['te_n']])
+    rec.update(base=b, novel=n, hm=harmonic_mean(b, n), seconds=round(time.time() - t0, 2))
+    return rec
+
+# %% ../../nbs/43_avion.learner.ipynb #6c16a198
+def _b2n_summary(per_seed: list, sets: dict, variants: dict) -> dict:
+    "`{set: {row: base / novel / hm (mean, std, n over seeds) and hm_of_means}}`."
     summary = {}
     for d in sets:
         summary[d] = {}
@@ -1146,13 +1186,29 @@ def run_base_to_novel(teacher, student, sets, seeds: Sequence[int] = (1, 2, 3), 
             m = {k: _ms([r[k] for r in rs]) for k in ('base', 'novel', 'hm')}
             m['hm_of_means'] = harmonic_mean(m['base']['mean'], m['novel']['mean'])
             summary[d][row] = m
-    res = dict(experiment='avion_base_to_novel', config=cfg.to_dict(), ladder={k: dict(v) for k, v in (ladder or B2N_LADDER).items()},
-               shots=int(shots), seeds=[int(s) for s in seeds], templates=list(templates),
-               split=dict(rule='files' if splits is not None else split_rule, files=files or None),
-               sets={d: dict(n=len(s), classes=list(s.classes), note=s.note) for d, s in sets.items()},
-               descriptions=None if desc is None else dict(path=desc.meta.get('path'), classes=len(desc)),
-               per_seed=per_seed, summary=summary, timing=dict(total_seconds=round(time.time() - t_all, 1), prepare_seconds=prep),
-               env=env_info())
+    return summary
+
+# %% ../../nbs/43_avion.learner.ipynb #8bf76cde
+def run_base_to_novel(teacher, student, sets, seeds: Sequence[int] = (1, 2, 3), shots: int = 16,
+                      cfg: AvionConfig = AvionConfig(), ladder: Optional[dict] = None, descriptions=None,
+                      templates: Sequence[str] = DEFAULT_TEMPLATES, out=None, progress: bool = True,
+                      verbose: bool = True, split_rule: str = 'avion', sample_ids=None, splits=None) -> dict:
+    "Base-to-novel ladder per `EvalSet` and seed: `shots` per base class; base/novel top-1 (own label spaces), HM."
+    log = print if verbose else (lambda *a, **k: None)
+    sets, variants, t_all = _as_sets(sets), ladder_variants(cfg, ladder or B2N_LADDER), time.time()
+    _check_b2n_ladder(variants)
+    _check_rule(split_rule)
+    plans, files = _b2n_plans(sets, seeds, shots, split_rule, sample_ids, splits)
+    desc, text_fn = _descriptions_for(variants, descriptions, sets), _TextMemo(teacher.encode_text)
+    jobs = [(d, seed, row) for d in sets for seed in seeds for row in variants]
+    per_seed, cache, split, prep = [], {}, {}, {}
+    for d, seed, row in _jobs_bar(jobs, progress):
+        sc, p = _cached_set(cache, prep, d, sets[d], teacher, templates, log), plans[d, seed]
+        if split.get('key') != (d, seed): split = dict(key=(d, seed), targets=_b2n_targets(sc, p, desc, text_fn))
+        per_seed.append(_b2n_job(d, seed, row, variants[row], sc, p, split['targets'], student))
+    summary = _b2n_summary(per_seed, sets, variants)
+    res = _ladder_result('avion_base_to_novel', cfg, ladder or B2N_LADDER, int(shots), seeds, templates, split_rule,
+                         splits, files, sets, desc, per_seed, summary, t_all, prep)
     return _write(res, out)
 
 # %% ../../nbs/43_avion.learner.ipynb #aa5c4c17

@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core import DataError, ModelPathError, SattxtError, resolve_model_path, torch_load_safe
+from ..sattxt.align import VLM
 
 # %% auto #0
 __all__ = ['TEXT_MASKS', 'insert_tokens', 'replace_tokens', 'remove_tokens', 'DeepPrompts', 'vision_parts', 'PromptedViT',
@@ -438,12 +439,11 @@ def _is_openclip(model) -> bool:
 
 # %% ../../nbs/25_models.prompts.ipynb #cfe38ef0
 class PromptedVLM(nn.Module):
-    "AVION student: frozen VLM (sattxt `VLM` or open_clip `CLIP`) + deep vision/text prompts + a trainable log temperature."
+    "AVION student: frozen VLM (sattxt `VLM` or open_clip `CLIP`), deep vision/text prompts, trainable log temperature."
     def __init__(self, model: nn.Module, n_vis: Optional[int] = None, n_txt: int = 4, vis_depth: Optional[int] = None,
                  txt_depth: Optional[int] = None, shallow: bool = False, tokenizer=None, std: float = 0.02,
                  text_mask: str = 'causal'):
         super().__init__()
-        from sattxt_nb.sattxt.align import VLM
         if n_vis is None: n_vis = 0 if shallow else 8
         if shallow and n_vis: raise DataError(f"shallow (CoOp-style) prompts have no vision prompts; got n_vis={n_vis}")
         if isinstance(model, VLM):
@@ -470,44 +470,60 @@ class PromptedVLM(nn.Module):
     @property
     def device(self): return self.logit_scale.device
 
-    def prompt_parameters(self) -> list:
-        "The prompt tensors (vision, text) — what AVION trains besides `logit_scale`."
-        return [p for p in (self.visual.prompts.tokens, self.text.prompts.tokens) if p is not None]
-
-    def trainable_parameters(self) -> list:
-        "`prompt_parameters()` + `logit_scale`: everything an optimiser should see."
-        return self.prompt_parameters() + [self.logit_scale]
-
-    def frozen_modules(self) -> list:
-        "The wrapped (frozen) modules: the model, both towers' models, G_v and G_t."
-        return [self.wrapped, self.visual.model, self.text.model, self.g_v, self.g_t]
-
-    def frozen_tensors(self) -> dict:
-        "name -> tensor for every parameter and buffer of the wrapped models (everything but the prompts and `logit_scale`)."
-        mine = {id(p) for p in self.prompt_parameters()} | {id(self.logit_scale)}
-        return {k: v for k, v in list(self.named_parameters()) + list(self.named_buffers()) if id(v) not in mine}
-
-    def image_features(self, x: torch.Tensor, from_prefix: bool = False) -> torch.Tensor:
-        "Unnormalised image embeddings; `from_prefix=True` when `x` are cached `visual.prefix_tokens`."
-        f = self.visual.forward_from(x.to(self.device)) if from_prefix else self.visual(x.to(self.device))
-        return self.g_v(f)
-
-    def encode_image(self, x: torch.Tensor, from_prefix: bool = False) -> torch.Tensor:
-        "Images (B,3,H,W) (or cached prefix tokens with `from_prefix=True`) -> L2-normalised embeddings (B, D)."
-        return F.normalize(self.image_features(x, from_prefix).float(), dim=-1)
-
-    def encode_text(self, texts) -> torch.Tensor:
-        "Captions -> L2-normalised embeddings (N, D), differentiable w.r.t. the text prompts (no cache)."
-        t = self.text(texts).to(self.device)
-        return F.normalize(self.g_t(t.float()).float(), dim=-1)
-
-    def logits(self, z_img: torch.Tensor, z_txt: torch.Tensor) -> torch.Tensor:
-        "CLIP logits `exp(logit_scale) * z_img @ z_txt.T`; keep `logit_scale` <= ln 100 with `align.ClampLogitScale`."
-        return self.logit_scale.exp() * z_img @ z_txt.T
-
     def forward(self, x: torch.Tensor, texts) -> torch.Tensor:
         "Image-by-text logits `(B, N)`."
         return self.logits(self.encode_image(x), self.encode_text(texts))
+
+# %% ../../nbs/25_models.prompts.ipynb #6afb1618
+@patch
+def prompt_parameters(self: PromptedVLM) -> list:
+    "The prompt tensors (vision, text) — what AVION trains besides `logit_scale`."
+    return [p for p in (self.visual.prompts.tokens, self.text.prompts.tokens) if p is not None]
+
+# %% ../../nbs/25_models.prompts.ipynb #987e7e9b
+@patch
+def trainable_parameters(self: PromptedVLM) -> list:
+    "`prompt_parameters()` + `logit_scale`: everything an optimiser should see."
+    return self.prompt_parameters() + [self.logit_scale]
+
+# %% ../../nbs/25_models.prompts.ipynb #131aee76
+@patch
+def frozen_modules(self: PromptedVLM) -> list:
+    "The wrapped (frozen) modules: the model, both towers' models, G_v and G_t."
+    return [self.wrapped, self.visual.model, self.text.model, self.g_v, self.g_t]
+
+# %% ../../nbs/25_models.prompts.ipynb #958ab463
+@patch
+def frozen_tensors(self: PromptedVLM) -> dict:
+    "name -> tensor for every parameter and buffer of the wrapped models (all but the prompts and `logit_scale`)."
+    mine = {id(p) for p in self.prompt_parameters()} | {id(self.logit_scale)}
+    return {k: v for k, v in list(self.named_parameters()) + list(self.named_buffers()) if id(v) not in mine}
+
+# %% ../../nbs/25_models.prompts.ipynb #b7958a60
+@patch
+def image_features(self: PromptedVLM, x: torch.Tensor, from_prefix: bool = False) -> torch.Tensor:
+    "Unnormalised image embeddings; `from_prefix=True` when `x` are cached `visual.prefix_tokens`."
+    f = self.visual.forward_from(x.to(self.device)) if from_prefix else self.visual(x.to(self.device))
+    return self.g_v(f)
+
+# %% ../../nbs/25_models.prompts.ipynb #1fe39fab
+@patch
+def encode_image(self: PromptedVLM, x: torch.Tensor, from_prefix: bool = False) -> torch.Tensor:
+    "Images (B,3,H,W) (or cached prefix tokens with `from_prefix=True`) -> L2-normalised embeddings (B, D)."
+    return F.normalize(self.image_features(x, from_prefix).float(), dim=-1)
+
+# %% ../../nbs/25_models.prompts.ipynb #7b06afcd
+@patch
+def encode_text(self: PromptedVLM, texts) -> torch.Tensor:
+    "Captions -> L2-normalised embeddings (N, D), differentiable w.r.t. the text prompts (no cache)."
+    t = self.text(texts).to(self.device)
+    return F.normalize(self.g_t(t.float()).float(), dim=-1)
+
+# %% ../../nbs/25_models.prompts.ipynb #81d60a2c
+@patch
+def logits(self: PromptedVLM, z_img: torch.Tensor, z_txt: torch.Tensor) -> torch.Tensor:
+    "CLIP logits `exp(logit_scale) * z_img @ z_txt.T`; keep `logit_scale` <= ln 100 with `align.ClampLogitScale`."
+    return self.logit_scale.exp() * z_img @ z_txt.T
 
 # %% ../../nbs/25_models.prompts.ipynb #31cc5320
 _OPENCLIP_META = ('input_resolution', 'context_length', 'vocab_size')    # scalars in OpenAI-style state dicts

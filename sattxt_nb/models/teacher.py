@@ -353,81 +353,104 @@ def _ckpt_depth(sd) -> int:
     idx = [int(m.group(1)) for k in sd for m in [re.match(r'blocks\.(\d+)\.', k)] if m]
     return max(idx) + 1 if idx else 0
 
-# %% ../../nbs/21_models.teacher.ipynb #2c14f7a6
-def convert_spectralgpt_state_dict(sd: dict, model: SpectralGPTEncoder, interpolate: bool = True) -> tuple:
-    "Map an official-layout state dict onto `model`'s keys/shapes; returns `(new_sd, report)` (see the notebook)."
-    cfg, target = model.cfg, model.state_dict()
-    rep = dict(mapped={}, dropped={}, interpolated={}, missing=[], unexpected=[])
-    sd = dict(sd)
-    # 1. what the encoder never uses
+# %% ../../nbs/21_models.teacher.ipynb #23703676
+def _drop_unused(sd: dict, target: dict, rep: dict):
+    "Drop MAE decoder weights and a classifier head the encoder lacks (or of another class count) -> `rep['dropped']`."
     for k in list(sd):
         if k.startswith(_DROP_PREFIXES): rep['dropped'][k] = 'MAE decoder (pre-training only)'; del sd[k]
         elif k.startswith('head.') and (k not in target or target[k].shape != sd[k].shape):
             rep['dropped'][k] = ('classifier head (the encoder has none)' if k not in target
                                  else f"classifier head of another class count {tuple(sd[k].shape)}")
             del sd[k]
-    # 2. width / depth / patch kernel must match
+
+# %% ../../nbs/21_models.teacher.ipynb #a286a21d
+def _check_kernel(sd: dict, cfg: SpectralGPTConfig, target: dict):
+    "Width, depth and patch-embedding kernel of the checkpoint must be the model's; raise and say which variant it is."
     pw = sd.get('patch_embed.proj.weight')
-    if pw is not None:
-        ck_dim, ck_depth = pw.shape[0], _ckpt_depth(sd)
-        if ck_dim != cfg.dim or (ck_depth and ck_depth != cfg.depth):
-            raise SattxtError(f"checkpoint has dim {ck_dim} and depth {ck_depth}: it looks like {_looks_like(ck_dim, ck_depth)}; "
-                              f"the model has dim {cfg.dim}, depth {cfg.depth}. Build it with spectralgpt_encoder(<that variant>)")
-        want = tuple(target['patch_embed.proj.weight'].shape)
-        if tuple(pw.shape) != want:
-            raise SattxtError(f"patch_embed.proj.weight: checkpoint kernel {tuple(pw.shape)} vs model {want} "
-                              f"(dim, 1, t_patch, patch, patch): the checkpoint was trained with t_patch={pw.shape[2]}, "
-                              f"patch_size={pw.shape[3]}; the model has t_patch={cfg.t_patch}, patch_size={cfg.patch_size}. "
-                              f"Its tokens would mean something else - build the model with t_patch={pw.shape[2]}, "
-                              f"patch_size={pw.shape[3]} (the official fine-tune script silently re-initialises it instead)")
-    # 3. fused qkv -> q, k, v
+    if pw is None: return
+    ck_dim, ck_depth = pw.shape[0], _ckpt_depth(sd)
+    if ck_dim != cfg.dim or (ck_depth and ck_depth != cfg.depth):
+        raise SattxtError(f"checkpoint has dim {ck_dim} and depth {ck_depth}: it looks like "
+                          f"{_looks_like(ck_dim, ck_depth)}; the model has dim {cfg.dim}, depth {cfg.depth}. "
+                          f"Build it with spectralgpt_encoder(<that variant>)")
+    want = tuple(target['patch_embed.proj.weight'].shape)
+    if tuple(pw.shape) != want:
+        raise SattxtError(f"patch_embed.proj.weight: checkpoint kernel {tuple(pw.shape)} vs model {want} "
+                          f"(dim, 1, t_patch, patch, patch): the checkpoint was trained with t_patch={pw.shape[2]}, "
+                          f"patch_size={pw.shape[3]}; the model has t_patch={cfg.t_patch}, "
+                          f"patch_size={cfg.patch_size}. Its tokens would mean something else - build the model with "
+                          f"t_patch={pw.shape[2]}, patch_size={pw.shape[3]} (the official fine-tune script silently "
+                          f"re-initialises it instead)")
+
+# %% ../../nbs/21_models.teacher.ipynb #c2f6b8ca
+def _split_qkv(sd: dict, rep: dict):
+    "Split fused `qkv` / `to_qkv` weights and biases `(3D, ...)` into `q`, `k`, `v`, into `rep['mapped']`."
     for k in list(sd):
         m = re.match(r'(blocks\.\d+\.attn\.)(qkv|to_qkv)\.(weight|bias)$', k)
         if m:
             for name, part in zip('qkv', sd.pop(k).chunk(3, dim=0)):
                 nk = f"{m.group(1)}{name}.{m.group(3)}"; sd[nk] = part.clone(); rep['mapped'][nk] = k
-    # 4. position embeddings
+
+# %% ../../nbs/21_models.teacher.ipynb #6dcdc8bc
+def _separable_pos(sd: dict, cfg: SpectralGPTConfig, rep: dict, interpolate: bool):
+    "Resize separable (pre-training) position embeddings to the model's grid; sum them for a joint-layout model."
     T, h, w = cfg.grid
-    if 'pos_embed_spatial' in sd or 'pos_embed_temporal' in sd:
-        for k, fn, arg in (('pos_embed_spatial', resize_pos_spatial, (h, w)), ('pos_embed_temporal', resize_pos_spectral, T)):
-            if k in sd:
-                old = tuple(sd[k].shape)
-                if interpolate: sd[k] = fn(sd[k], arg)
-                if tuple(sd[k].shape) != old:
-                    s0 = math.isqrt(old[1])
-                    what = (f"spatial grid {s0}x{s0} -> {h}x{w} (bicubic)" if k == 'pos_embed_spatial'
-                            else f"spectral groups {old[1]} -> {T} (linear, end groups kept)")
-                    rep['interpolated'][k] = {'from': old, 'to': tuple(sd[k].shape), 'what': what}
-        if not cfg.sep_pos_embed and 'pos_embed_spatial' in sd and 'pos_embed_temporal' in sd:
-            pe = sd.pop('pos_embed_spatial').repeat(1, T, 1) + sd.pop('pos_embed_temporal').repeat_interleave(h*w, dim=1)
-            if cfg.cls_token and 'pos_embed_class' in sd: pe = torch.cat([sd.pop('pos_embed_class'), pe], 1)
-            sd['pos_embed'] = pe; rep['mapped']['pos_embed'] = 'pos_embed_spatial + pos_embed_temporal'
-    elif 'pos_embed' in sd:
-        if cfg.sep_pos_embed:
-            raise SattxtError("the checkpoint has one joint 'pos_embed' (official fine-tune layout) but the model uses separable "
-                              "pos_embed_spatial/pos_embed_temporal; build it with sep_pos_embed=False")
-        pe, n_cls = sd['pos_embed'], int(cfg.cls_token)
-        n = pe.shape[1] - n_cls
-        # the token count T*h*w does not say T: try the model's group count, then the official 12 bands, then any square
-        fits = lambda t_: t_ > 0 and n % t_ == 0 and math.isqrt(n // t_)**2 == n // t_
-        cands = [T, 12 // cfg.t_patch] + list(range(1, n + 1))
-        ck_T = next(t_ for t_ in cands if fits(t_))
-        s_ = math.isqrt(n // ck_T)
-        if (ck_T, s_, s_) != (T, h, w) and interpolate:
-            sd['pos_embed'] = resize_pos_joint(pe, (ck_T, s_, s_), (T, h, w), n_cls)
-            if ck_T == T: guess = ''
-            elif ck_T == 12 // cfg.t_patch: guess = f"; {ck_T} groups assumed (12 bands / t_patch {cfg.t_patch})"
-            else: guess = f"; {ck_T} groups assumed (the smallest count giving a square grid)"
-            rep['interpolated']['pos_embed'] = {
-                'from': tuple(pe.shape), 'to': tuple(sd['pos_embed'].shape),
-                'what': f"joint grid {ck_T} groups x {s_}x{s_} -> {T} groups x {h}x{w} (bicubic per spectral group "
-                        f"on its own grid, then linear across groups){guess}"}
-    # 5. what is left over / missing
-    rep['unexpected'] = sorted(k for k in sd if k not in target)
+    steps = (('pos_embed_spatial', resize_pos_spatial, (h, w)), ('pos_embed_temporal', resize_pos_spectral, T))
+    for k, fn, arg in steps:
+        if k in sd:
+            old = tuple(sd[k].shape)
+            if interpolate: sd[k] = fn(sd[k], arg)
+            if tuple(sd[k].shape) != old:
+                s0 = math.isqrt(old[1])
+                what = (f"spatial grid {s0}x{s0} -> {h}x{w} (bicubic)" if k == 'pos_embed_spatial'
+                        else f"spectral groups {old[1]} -> {T} (linear, end groups kept)")
+                rep['interpolated'][k] = {'from': old, 'to': tuple(sd[k].shape), 'what': what}
+    if not cfg.sep_pos_embed and 'pos_embed_spatial' in sd and 'pos_embed_temporal' in sd:
+        pe = sd.pop('pos_embed_spatial').repeat(1, T, 1) + sd.pop('pos_embed_temporal').repeat_interleave(h*w, dim=1)
+        if cfg.cls_token and 'pos_embed_class' in sd: pe = torch.cat([sd.pop('pos_embed_class'), pe], 1)
+        sd['pos_embed'] = pe; rep['mapped']['pos_embed'] = 'pos_embed_spatial + pos_embed_temporal'
+
+# %% ../../nbs/21_models.teacher.ipynb #203ec189
+def _joint_pos(sd: dict, cfg: SpectralGPTConfig, rep: dict, interpolate: bool):
+    "Resize a joint (fine-tune) `pos_embed` to the model's grid; refuse it for a separable-layout model."
+    if cfg.sep_pos_embed:
+        raise SattxtError("the checkpoint has one joint 'pos_embed' (official fine-tune layout) but the model uses "
+                          "separable pos_embed_spatial/pos_embed_temporal; build it with sep_pos_embed=False")
+    T, h, w = cfg.grid
+    pe, n_cls = sd['pos_embed'], int(cfg.cls_token)
+    n = pe.shape[1] - n_cls
+    # the token count T*h*w does not say T: try the model's group count, then the official 12 bands, then any square
+    fits = lambda t_: t_ > 0 and n % t_ == 0 and math.isqrt(n // t_)**2 == n // t_
+    cands = [T, 12 // cfg.t_patch] + list(range(1, n + 1))
+    ck_T = next(t_ for t_ in cands if fits(t_))
+    s_ = math.isqrt(n // ck_T)
+    if (ck_T, s_, s_) != (T, h, w) and interpolate:
+        sd['pos_embed'] = resize_pos_joint(pe, (ck_T, s_, s_), (T, h, w), n_cls)
+        if ck_T == T: guess = ''
+        elif ck_T == 12 // cfg.t_patch: guess = f"; {ck_T} groups assumed (12 bands / t_patch {cfg.t_patch})"
+        else: guess = f"; {ck_T} groups assumed (the smallest count giving a square grid)"
+        rep['interpolated']['pos_embed'] = {
+            'from': tuple(pe.shape), 'to': tuple(sd['pos_embed'].shape),
+            'what': f"joint grid {ck_T} groups x {s_}x{s_} -> {T} groups x {h}x{w} (bicubic per spectral group "
+                    f"on its own grid, then linear across groups){guess}"}
+
+# %% ../../nbs/21_models.teacher.ipynb #2c14f7a6
+def convert_spectralgpt_state_dict(sd: dict, model: SpectralGPTEncoder, interpolate: bool = True) -> tuple:
+    "Map an official-layout state dict onto `model`'s keys/shapes; returns `(new_sd, report)` (see the notebook)."
+    cfg, target = model.cfg, model.state_dict()
+    rep = dict(mapped={}, dropped={}, interpolated={}, missing=[], unexpected=[])
+    sd = dict(sd)
+    _drop_unused(sd, target, rep)                       # 1. what the encoder never uses
+    _check_kernel(sd, cfg, target)                      # 2. width / depth / patch kernel must match
+    _split_qkv(sd, rep)                                 # 3. fused qkv -> q, k, v
+    if 'pos_embed_spatial' in sd or 'pos_embed_temporal' in sd: _separable_pos(sd, cfg, rep, interpolate)
+    elif 'pos_embed' in sd: _joint_pos(sd, cfg, rep, interpolate)     # 4. position embeddings
+    rep['unexpected'] = sorted(k for k in sd if k not in target)     # 5. what is left over / missing
     rep['missing'] = sorted(k for k in target if k not in sd)
     bad = [f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(target[k].shape)}" for k in sd
            if k in target and sd[k].shape != target[k].shape]
-    if bad: raise SattxtError(f"shape mismatch for {len(bad)} key(s) (disable interpolation? wrong variant?): {bad[:6]}")
+    if bad: raise SattxtError(f"shape mismatch for {len(bad)} key(s) (disable interpolation? wrong variant?): "
+                              f"{bad[:6]}")
     return {k: v for k, v in sd.items() if k in target}, rep
 
 # %% ../../nbs/21_models.teacher.ipynb #cd2a16e0

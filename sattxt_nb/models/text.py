@@ -345,6 +345,38 @@ class _CachedEncoder:
         else: res = torch.stack([o if o is not None else done[t] for t, o in zip(texts, out)])
         return torch.nn.functional.normalize(res, dim=-1) if normalize else res
 
+# %% ../../nbs/24_models.text.ipynb #cfe55a9a
+def _check_llm_options(pooling: str, padding_side: str, attention: str, prompt_format: str, caption_span: str):
+    "Each option must be one of its allowed values (`POOLINGS`, `ATTENTIONS`, ...)."
+    for name, v, ok in (('pooling', pooling, POOLINGS), ('padding_side', padding_side, ('left', 'right')),
+                        ('attention', attention, ATTENTIONS), ('prompt_format', prompt_format, PROMPT_FORMATS),
+                        ('caption_span', caption_span, CAPTION_SPANS)):
+        if v not in ok: raise SattxtError(f"{name} must be one of {ok}, got {v!r}")
+
+# %% ../../nbs/24_models.text.ipynb #50144983
+def _legacy_attention(attention: str, bidirectional: Optional[bool]) -> str:
+    "The attention choice given the older boolean flag `bidirectional` (an explicit choice that must not contradict)."
+    if bidirectional is None: return attention
+    legacy = 'bidirectional' if bidirectional else 'causal'
+    if attention not in ('auto', legacy):
+        raise SattxtError(f"bidirectional={bidirectional} contradicts attention={attention!r}; "
+                          f"pass only attention=")
+    return legacy
+
+# %% ../../nbs/24_models.text.ipynb #bd92993f
+def _pick_attention(attention: str, why: Optional[str], adapter) -> tuple:
+    "`(attention, reason)`: `'auto'` resolved from the LLM2Vec evidence `why` (see `llm2vec_evidence`)."
+    if attention == 'auto':
+        if why is None and adapter is not None:
+            raise SattxtError(f"adapter {adapter}: cannot tell whether it was trained with bidirectional attention "
+                              f"(LLM2Vec MNTP/SimCSE) or causally; pass attention='bidirectional' or "
+                              f"attention='causal'")
+        return ('bidirectional' if why else 'causal'), why or 'a plain decoder LLM (no LLM2Vec layout found)'
+    if attention == 'causal' and why:
+        warnings.warn(f"{why}, so it was trained with bidirectional attention, but attention='causal' was "
+                      f"asked for; pass attention='bidirectional' (or 'auto') unless this is deliberate")
+    return attention, f'attention={attention!r} given'
+
 # %% ../../nbs/24_models.text.ipynb #f87455eb
 class LLMTextEncoder(_CachedEncoder):
     "Frozen decoder LLM -> one embedding per caption: LLM2Vec-style instruction + caption in, pooled hidden states out."
@@ -354,30 +386,10 @@ class LLMTextEncoder(_CachedEncoder):
                  dtype: Optional[torch.dtype] = None, progress='auto', gguf_cache=None,
                  bidirectional: Optional[bool] = None, attention: str = 'auto', prompt_format: str = 'plain',
                  caption_span: str = 'llm2vec'):
-        for name, v, ok in (('pooling', pooling, POOLINGS), ('padding_side', padding_side, ('left', 'right')),
-                            ('attention', attention, ATTENTIONS), ('prompt_format', prompt_format, PROMPT_FORMATS),
-                            ('caption_span', caption_span, CAPTION_SPANS)):
-            if v not in ok: raise SattxtError(f"{name} must be one of {ok}, got {v!r}")
-        if bidirectional is not None:                    # the older boolean flag = an explicit attention choice
-            legacy = 'bidirectional' if bidirectional else 'causal'
-            if attention not in ('auto', legacy):
-                raise SattxtError(f"bidirectional={bidirectional} contradicts attention={attention!r}; "
-                                  f"pass only attention=")
-            attention = legacy
+        _check_llm_options(pooling, padding_side, attention, prompt_format, caption_span)
+        attention = _legacy_attention(attention, bidirectional)
         self.path = resolve_model_path(path if path is not None else default_llm_path(), 'LLM')
-        why = llm2vec_evidence(self.path, adapter)
-        if attention == 'auto':
-            if why is None and adapter is not None:
-                raise SattxtError(f"adapter {adapter}: cannot tell whether it was trained with bidirectional attention "
-                                  f"(LLM2Vec MNTP/SimCSE) or causally; pass attention='bidirectional' or "
-                                  f"attention='causal'")
-            attention = 'bidirectional' if why else 'causal'
-            self.attention_reason = why or 'a plain decoder LLM (no LLM2Vec layout found)'
-        else:
-            self.attention_reason = f'attention={attention!r} given'
-            if attention == 'causal' and why:
-                warnings.warn(f"{why}, so it was trained with bidirectional attention, but attention='causal' was "
-                              f"asked for; pass attention='bidirectional' (or 'auto') unless this is deliberate")
+        attention, self.attention_reason = _pick_attention(attention, llm2vec_evidence(self.path, adapter), adapter)
         self.model, self.tokenizer = load_text_model(self.path, adapter, dtype, device, gguf_cache)
         self.adapter = None if adapter is None else Path(adapter)
         self.device, self.dtype = self.model.device, self.model.dtype
@@ -387,40 +399,51 @@ class LLMTextEncoder(_CachedEncoder):
         self.batch_size, self.padding_side = batch_size, padding_side
         self.normalize, self.progress = normalize, progress
         self.dim = self.model.config.hidden_size
-        tok = self.tokenizer
-        if prompt_format == 'llama3':
-            split = [m for m in ('<|start_header_id|>', '<|end_header_id|>', LLAMA3_EOT)
-                     if len(tok(m, add_special_tokens=False).input_ids) != 1]
-            if split: raise SattxtError(f"prompt_format='llama3' but the tokenizer of {self.path} has no single token "
-                                        f"for {split} (not a Llama-3 tokenizer); use prompt_format='plain'")
-        with_sp, without = tok('x').input_ids, tok('x', add_special_tokens=False).input_ids
-        n_auto = with_sp.index(without[0]) if without and without[0] in with_sp else 0   # BOS the tokenizer adds itself
-        n_auto_end = len(with_sp) - n_auto - len(without)                                 # tokens it appends itself
-        if pooling == 'bos' and not n_auto and tok.bos_token_id is None:
-            raise SattxtError(f"pooling='bos' but the tokenizer of {self.path} has no BOS token")
-        if pooling == 'eos' and tok.eos_token_id is None:
-            raise SattxtError(f"pooling='eos' but the tokenizer of {self.path} has no EOS token")
-        self._prepend = [tok.bos_token_id] if pooling == 'bos' and not n_auto else []     # a BOS to pool from
-        self._bos = with_sp[:n_auto] + self._prepend                                 # the BOS that starts every row
-        n_eot = len(tok(LLAMA3_EOT, add_special_tokens=False).input_ids) if prompt_format == 'llama3' else 0
-        self._n_end = n_auto_end + n_eot                                       # closing tokens, kept on truncation
-        head = tok(self._head().rstrip(' ')).input_ids
-        self._ins = self._prepend + head[:len(head) - n_auto_end]                   # header + instruction, as in a row
-        self._pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
-        if len(self._ins) + self._n_end + (pooling == 'eos') + 1 > max_length:
-            raise SattxtError(f"max_length={max_length} leaves no room for the caption after {len(self._ins)} "
-                              f"instruction tokens")
+        self._setup_tokens()
         self._fp = model_fingerprint(self.path) + ('' if adapter is None else '+' + model_fingerprint(adapter))
 
-    def _head(self) -> str:
-        "The text before the caption: format header + stripped instruction + one space (LLM2Vec's join)."
-        ins = self.instruction.strip()
-        return (LLAMA3_USER_HEADER if self.prompt_format == 'llama3' else '') + (ins + ' ' if ins else '')
+# %% ../../nbs/24_models.text.ipynb #6629330d
+@patch
+def _head(self: LLMTextEncoder) -> str:
+    "The text before the caption: format header + stripped instruction + one space (LLM2Vec's join)."
+    ins = self.instruction.strip()
+    return (LLAMA3_USER_HEADER if self.prompt_format == 'llama3' else '') + (ins + ' ' if ins else '')
 
-    def __repr__(self):
-        return (f"LLMTextEncoder({self.path.name}, adapter={self.adapter}, dim={self.dim}, pooling={self.pooling!r}, "
-                f"attention={self.attention!r}, prompt_format={self.prompt_format!r}, max_length={self.max_length}, "
-                f"{self.dtype}, {self.device})")
+# %% ../../nbs/24_models.text.ipynb #361479cc
+@patch
+def __repr__(self: LLMTextEncoder):
+    "The model, its settings, dtype and device."
+    return (f"LLMTextEncoder({self.path.name}, adapter={self.adapter}, dim={self.dim}, pooling={self.pooling!r}, "
+            f"attention={self.attention!r}, prompt_format={self.prompt_format!r}, max_length={self.max_length}, "
+            f"{self.dtype}, {self.device})")
+
+# %% ../../nbs/24_models.text.ipynb #1849f559
+@patch
+def _setup_tokens(self: LLMTextEncoder):
+    "Check the tokenizer against the options; the BOS, header + instruction ids, closing-token count and pad id."
+    tok, pooling = self.tokenizer, self.pooling
+    if self.prompt_format == 'llama3':
+        split = [m for m in ('<|start_header_id|>', '<|end_header_id|>', LLAMA3_EOT)
+                 if len(tok(m, add_special_tokens=False).input_ids) != 1]
+        if split: raise SattxtError(f"prompt_format='llama3' but the tokenizer of {self.path} has no single token "
+                                    f"for {split} (not a Llama-3 tokenizer); use prompt_format='plain'")
+    with_sp, without = tok('x').input_ids, tok('x', add_special_tokens=False).input_ids
+    n_auto = with_sp.index(without[0]) if without and without[0] in with_sp else 0   # BOS the tokenizer adds itself
+    n_auto_end = len(with_sp) - n_auto - len(without)                                 # tokens it appends itself
+    if pooling == 'bos' and not n_auto and tok.bos_token_id is None:
+        raise SattxtError(f"pooling='bos' but the tokenizer of {self.path} has no BOS token")
+    if pooling == 'eos' and tok.eos_token_id is None:
+        raise SattxtError(f"pooling='eos' but the tokenizer of {self.path} has no EOS token")
+    self._prepend = [tok.bos_token_id] if pooling == 'bos' and not n_auto else []     # a BOS to pool from
+    self._bos = with_sp[:n_auto] + self._prepend                                 # the BOS that starts every row
+    n_eot = len(tok(LLAMA3_EOT, add_special_tokens=False).input_ids) if self.prompt_format == 'llama3' else 0
+    self._n_end = n_auto_end + n_eot                                       # closing tokens, kept on truncation
+    head = tok(self._head().rstrip(' ')).input_ids
+    self._ins = self._prepend + head[:len(head) - n_auto_end]                   # header + instruction, as in a row
+    self._pad = tok.pad_token_id if tok.pad_token_id is not None else (tok.eos_token_id or 0)
+    if len(self._ins) + self._n_end + (pooling == 'eos') + 1 > self.max_length:
+        raise SattxtError(f"max_length={self.max_length} leaves no room for the caption after {len(self._ins)} "
+                          f"instruction tokens")
 
 # %% ../../nbs/24_models.text.ipynb #c9713ccd
 @patch

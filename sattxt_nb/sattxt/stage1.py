@@ -200,7 +200,7 @@ def _stage1_seed(seed: int, y: np.ndarray, rgb_lab: torch.Tensor, labelled: Pair
     r['rgb_backbone+distilled_zv'] = probe(torch.cat([f_bb, f_zv], 1))   # does distillation add anything on top?
     return r, timing
 
-# %% ../../nbs/34_sattxt.stage1.ipynb #27e3db9e
+# %% ../../nbs/34_sattxt.stage1.ipynb #b0cdb934
 def run_stage1_experiment(teacher: nn.Module, teacher_stats: BandStats, labelled: PairedPatches,
                           unlabelled: Optional[PairedPatches] = None,
                           cfg: Stage1ExperimentConfig = Stage1ExperimentConfig(),

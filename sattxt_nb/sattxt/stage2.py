@@ -443,7 +443,7 @@ def _stage2_results(cfg: Stage2ExperimentConfig, per_seed: list, sets: dict, ucm
                 text_specs={k: v['spec'] for k, v in txt.items()}, cache=dict(path=str(cache.path), **cache_hits),
                 timing=timing, saved_vlm=saved, device=str(device), env=env_info())
 
-# %% ../../nbs/36_sattxt.stage2.ipynb #999bb221
+# %% ../../nbs/36_sattxt.stage2.ipynb #ec55c635
 def run_stage2_experiment(teacher: nn.Module, teacher_stats, labelled: PairedPatches,
                           unlabelled: Optional[PairedPatches], shared,
                           cfg: Stage2ExperimentConfig = Stage2ExperimentConfig(), out=None, save_vlm=None,
