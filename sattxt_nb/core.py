@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #6e6d1a42
 from __future__ import annotations
-import os, sys, random, json, platform, importlib, importlib.util, importlib.metadata
+import os, sys, time, random, json, platform, importlib, importlib.util, importlib.metadata
 from pathlib import Path
 from typing import Optional, Union
 
@@ -14,8 +14,8 @@ import torch
 # %% auto #0
 __all__ = ['SattxtError', 'DataError', 'ModelPathError', 'default_device', 'set_seed', 'cache_dir', 'artefact_dir',
            'package_data_dir', 'package_file', 'resolve_model_path', 'shared_data_dir', 'skip_reason_if_missing',
-           'env_info', 'json_sha256', 'file_sha256', 'atomic_path', 'write_json', 'read_json', 'save_tensors',
-           'load_tensors', 'torch_load_safe', 'RunLock']
+           'env_info', 'interactive', 'track', 'json_sha256', 'file_sha256', 'atomic_path', 'write_json', 'read_json',
+           'save_tensors', 'load_tensors', 'torch_load_safe', 'RunLock']
 
 # %% ../nbs/00_core.ipynb #7e3b9e15
 class SattxtError(Exception):
@@ -139,6 +139,29 @@ def env_info() -> dict:
                 device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or 'cpu',
                 cpu_count=os.cpu_count())
     return info
+
+# %% ../nbs/00_core.ipynb #c294631a
+def interactive() -> bool:
+    "Can redrawn progress bars be seen here? A Jupyter kernel or a terminal on stdout; `$SATTXT_PROGRESS` (`plain`, `bars`) overrides."
+    force = os.environ.get('SATTXT_PROGRESS', '').lower()
+    if force in ('plain', 'bars'): return force == 'bars'
+    from fastprogress.fastprogress import IN_NOTEBOOK
+    try: tty = sys.stdout.isatty()
+    except (AttributeError, ValueError): tty = False
+    return bool(IN_NOTEBOOK or tty)
+
+# %% ../nbs/00_core.ipynb #53a1dac8
+def track(items, total: Optional[int] = None, desc: str = '', leave: bool = False):
+    "Iterate `items` with a progress bar where it can be watched (`interactive`); elsewhere quietly, and with `leave` one line at the end."
+    if interactive():
+        from fastprogress.fastprogress import progress_bar
+        bar = progress_bar(items, total=total, leave=leave)
+        if desc: bar.comment = desc
+        yield from bar
+        return
+    t0, n = time.time(), 0
+    for n, o in enumerate(items, 1): yield o
+    if leave: print(f"{desc or 'done'}: {n} in {time.time() - t0:.1f}s", flush=True)
 
 # %% ../nbs/00_core.ipynb #452515b2
 import hashlib, contextlib, errno, shutil, pickle, zipfile

@@ -47,7 +47,7 @@ SMOLLM2_HIDDEN = 576     # hidden size of the embedded SmolLM2-135M (the demo te
 # ---------------------------------------------------------------------------------------------------------------- sizes
 def section_sizes(a) -> dict:
     "Shapes and hyper-parameters of every section: demo sizes (from `PipelineConfig`) or paper sizes, then `--set` overrides."
-    from sattxt_nb.app.pipeline import PipelineConfig
+    from sattxt_nb.app.config import PipelineConfig
     pc = PipelineConfig()
     mae, s1, d, al, av = pc.teacher.mae, pc.stage1, pc.stage1.distill, pc.stage2.align, pc.avion.train
     views = dict(n_global=d['n_global'], global_size=d['global_size'], global_scale=list(d['global_scale']), n_local=d['n_local'],

@@ -83,7 +83,7 @@ def _case_mae(d, marker):
 
 
 def _case_pipeline_teacher(d, marker):
-    from sattxt_nb.app.pipeline import load_teacher
+    from sattxt_nb.models.io import load_teacher
     for name in ('teacher.pt', 'teacher.safetensors'):
         f = _write_payload(d/'teacher'/name, marker)
         _refused(lambda: load_teacher(f), marker)
@@ -91,7 +91,8 @@ def _case_pipeline_teacher(d, marker):
 
 def _case_stage1(d, marker):
     from sattxt_nb.sattxt.distill import load_stage1_checkpoint
-    from sattxt_nb.app.pipeline import PipelineConfig, Run, load_stage1_student
+    from sattxt_nb.app.config import PipelineConfig
+    from sattxt_nb.app.pipeline import Run, load_stage1_student
     s1 = d/'run'/'stage1'
     _write_payload(s1/'stage1.pt', marker)                 # the old name, planted in a shared run folder
     _write_payload(s1/'stage1.safetensors', marker)
@@ -138,7 +139,7 @@ def _case_llm_folder(d, marker):
 
 def _case_config_switch(d, marker):
     "A downloaded config cannot switch safe loading off."
-    from sattxt_nb.app.pipeline import PipelineConfig
+    from sattxt_nb.app.config import PipelineConfig
     f = _write_payload(d/'SpectralGPT.pth', marker)
     (d/'cfg.json').write_text(json.dumps({'teacher': {'checkpoint': str(f), 'overrides': {'weights_only': False}}}))
     _refused(lambda: PipelineConfig.load(d/'cfg.json'), marker)
@@ -157,7 +158,7 @@ def test_loader_refuses_payload(name, tmp_path):
 
 def test_config_switch_is_refused_by_name(tmp_path):
     from sattxt_nb.core import SattxtError
-    from sattxt_nb.app.pipeline import PipelineConfig
+    from sattxt_nb.app.config import PipelineConfig
     (tmp_path/'cfg.json').write_text(json.dumps({'teacher': {'overrides': {'weights_only': False}}}))
     with pytest.raises(SattxtError, match='weights_only'): PipelineConfig.load(tmp_path/'cfg.json')
 

@@ -5,10 +5,11 @@ widgets (the status line the kernel computed, the controls) and that the screens
 Chromium is found the one way the docs tests find it (`scripts/ensure_browser.sh --find`; `.ci/run` installs it under
 CI). Without Chromium or voila the tests skip with a reason locally, and FAIL under CI=true, where they must run.
 Every wait is bounded and the server is always stopped (its whole process group)."""
-import importlib.util, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+import base64, importlib.util, os, re, signal, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
 
 import pytest
+from browser import Chromium, find_chromium, free_port, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT/'nbs'/'_voila'/'spectral_demo.ipynb'
@@ -16,33 +17,17 @@ SHOTS = Path(os.environ.get('SATTXT_SCREENSHOTS', tempfile.gettempdir()))/'sattx
 
 
 
-def _skip_or_fail(msg):
-    "Locally a missing tool skips the test; under CI (`CI=true`) the browser tests must run, so it fails."
-    if os.environ.get('CI', '').lower() in ('1', 'true', 'yes'):
-        pytest.fail(f"{msg}; under CI the browser tests must run")
-    pytest.skip(msg)
-
-
 @pytest.fixture(scope='module')
 def chromium():
     for mod, what in (('voila', 'voila not installed (pip install -c constraints.txt voila)'),
                       ('websocket', 'websocket-client not installed (comes with voila)')):
-        if importlib.util.find_spec(mod) is None: _skip_or_fail(what)
-    r = subprocess.run(['bash', str(ROOT/'scripts'/'ensure_browser.sh'), '--find'], capture_output=True, text=True)
-    path = r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else ''
-    if not (path and Path(path).exists()):
-        _skip_or_fail("no Chromium found: run scripts/ensure_browser.sh (installs Debian's chromium)")
-    return path
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+        if importlib.util.find_spec(mod) is None: skip_or_fail(what)
+    return find_chromium()
 
 
 @pytest.fixture(scope='module')
 def server(tmp_path_factory, chromium):
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp('voila')/'voila.log'
     env = dict(os.environ, HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1', MPLBACKEND='Agg',
                JUPYTER_RUNTIME_DIR=str(log.parent/'runtime'), JUPYTER_DATA_DIR=str(log.parent/'data'))
@@ -76,50 +61,20 @@ def page(server, chromium):
     """Headless Chromium on the served app, driven over the DevTools protocol: wait (bounded) until the kernel has
     rendered the widgets, then yield `(eval_js, screenshot)`. A fixed "virtual time budget" does not work here: the
     widgets arrive over a real websocket from the kernel."""
-    import base64, json
-    import websocket          # websocket-client, a dependency of voila's jupyter_server
     url, log = server
-    port, profile = _free_port(), tempfile.mkdtemp(prefix='chromium-')
-    br = subprocess.Popen([chromium, '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-                           '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                           '--disable-dev-shm-usage', f'--user-data-dir={profile}', f'--remote-debugging-port={port}',
-                           '--window-size=1200,900', url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                          start_new_session=True)
+    b = Chromium(chromium, width=1200, height=900)
     try:
-        t0, ws_url = time.time(), None
-        while ws_url is None:
-            try:
-                with urllib.request.urlopen(f'http://127.0.0.1:{port}/json/list', timeout=5) as r:
-                    ws_url = next((t['webSocketDebuggerUrl'] for t in json.load(r) if t.get('type') == 'page'), None)
-            except OSError: pass
-            if ws_url is None:
-                if time.time() - t0 > 60: pytest.fail("chromium's DevTools endpoint did not come up within 60 s")
-                time.sleep(0.5)
-        ws = websocket.create_connection(ws_url, timeout=60, suppress_origin=True)
-        ids = iter(range(1, 10**6))
-        def call(method, **params):
-            i = next(ids); ws.send(json.dumps(dict(id=i, method=method, params=params)))
-            while True:
-                m = json.loads(ws.recv())
-                if m.get('id') == i: return m.get('result', {})
-        def js(expr):
-            return call('Runtime.evaluate', expression=expr, returnByValue=True).get('result', {}).get('value')
+        b.goto(url)
         t0 = time.time()
-        while not re.search(r'NDWI = ', js('document.body ? document.body.innerText : ""') or ''):
+        while not re.search(r'NDWI = ', b.js('document.body ? document.body.innerText : ""') or ''):
             if time.time() - t0 > 120:
-                pytest.fail(f"the app did not render within 120 s; page text:\n{js('document.body.innerText')}\n"
+                pytest.fail(f"the app did not render within 120 s; page text:\n{b.js('document.body.innerText')}\n"
                             f"{log.read_text()[-2000:]}")
             time.sleep(1)
         time.sleep(2)                                   # let the figure image decode and lay out
-        shot = lambda: base64.b64decode(call('Page.captureScreenshot', format='png')['data'])
-        yield js, shot
-        ws.close()
-    finally:
-        try: os.killpg(br.pid, signal.SIGTERM)
-        except ProcessLookupError: pass
-        try: br.wait(timeout=20)
-        except subprocess.TimeoutExpired: os.killpg(br.pid, signal.SIGKILL); br.wait(timeout=10)
-        shutil.rmtree(profile, ignore_errors=True)
+        shot = lambda: base64.b64decode(b.call('Page.captureScreenshot', format='png')['data'])
+        yield b.js, shot
+    finally: b.close()
 
 
 def test_served_page_renders_the_live_app(page):

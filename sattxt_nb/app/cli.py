@@ -17,7 +17,7 @@ __all__ = ['sattxt_pretrain', 'sattxt_distill', 'sattxt_align', 'sattxt_prototyp
 
 # %% ../../nbs/54_app.cli.ipynb #350c6df3
 def _config(config: Optional[str], set: Optional[str]):
-    from sattxt_nb.app.pipeline import PipelineConfig
+    from sattxt_nb.app.config import PipelineConfig
     cfg = PipelineConfig.load(config) if config else PipelineConfig()
     return cfg.with_overrides(shlex.split(set)) if set else cfg
 

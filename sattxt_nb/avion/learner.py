@@ -19,10 +19,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelValidException
 
-from ..core import DataError, SattxtError, env_info, set_seed, atomic_path, read_json
+from ..core import DataError, SattxtError, env_info, set_seed, atomic_path, read_json, track
 from ..models.prompts import PromptedVLM
 from ..sattxt.align import DEFAULT_TEMPLATES
-from ..callbacks import ClampLogitScale
+from ..callbacks import ClampLogitScale, plain_progress
 from ..sattxt.metrics import zero_shot_top1, harmonic_mean, retrieval_recall
 
 # %% auto #0
@@ -496,9 +496,10 @@ def avion_learner(model: nn.Module, dls, cfg: AvionConfig = AvionConfig(), cbs=N
     params = model.trainable_parameters(projection=bool(cfg.vis_weight or cfg.txt_weight))
     opt = partial(OptimWrapper, opt=partial(torch.optim.AdamW, weight_decay=cfg.wd))
     loss = AvionLoss.from_config(cfg, retrieval=isinstance(model, AvionRetrievalModel))
-    return Learner(dls, model, loss_func=loss, opt_func=opt, lr=cfg.lr, splitter=lambda m: [params], wd_bn_bias=True,
-                   cbs=[KLWarmup(cfg.warmup_pct), NaNGuard(), LossTerms(), SkipValidation(), ClampLogitScale()]
-                   + list(cbs or []), **kwargs)
+    return plain_progress(Learner(
+        dls, model, loss_func=loss, opt_func=opt, lr=cfg.lr, splitter=lambda m: [params], wd_bn_bias=True,
+        cbs=[KLWarmup(cfg.warmup_pct), NaNGuard(), LossTerms(), SkipValidation(), ClampLogitScale()] + list(cbs or []),
+        **kwargs))
 
 # %% ../../nbs/43_avion.learner.ipynb #f3888ac7
 def prompted_student(vlm: nn.Module, cfg: AvionConfig = AvionConfig()) -> PromptedVLM:
@@ -970,8 +971,7 @@ def _ms(vals) -> dict:
 # %% ../../nbs/43_avion.learner.ipynb #d2ec2c39
 def _jobs_bar(jobs, progress: bool):
     if not progress: return jobs
-    from fastprogress.fastprogress import progress_bar
-    return progress_bar(jobs)
+    return track(jobs)
 
 # %% ../../nbs/43_avion.learner.ipynb #1138cb51
 def _write(res: dict, out) -> dict:

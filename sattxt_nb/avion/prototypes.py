@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from ..core import DataError, ModelPathError, default_device, env_info, resolve_model_path
+from ..core import DataError, ModelPathError, default_device, env_info, resolve_model_path, track
 
 # %% auto #0
 __all__ = ['POSITIVE_TERMS', 'NEGATIVE_TERMS', 'DESCRIPTIONS_FORMAT', 'FIELDS', 'DEFAULT_TEMPLATES', 'FUNCTION_WORDS',
@@ -624,8 +624,7 @@ def generate_descriptions(classnames: Sequence[str], out: Union[str, Path, None]
         threads = torch.get_num_threads()
         if num_threads: torch.set_num_threads(num_threads)
         try:
-            from fastprogress.fastprogress import progress_bar
-            for c in (progress_bar(todo) if progress else todo):
+            for c in (track(todo) if progress else todo):
                 t0 = time.time()
                 counts = dict(samples=0, objects=0, repaired=0, unparsed=0, invalid={}, duplicates=0, kept=0, surplus=0, incomplete=0)
                 kept, seen = [], set(examples)

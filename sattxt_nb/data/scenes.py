@@ -16,9 +16,8 @@ from rasterio.errors import RasterioIOError, NotGeoreferencedWarning
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 from affine import Affine
-from tqdm import tqdm
 
-from ..core import DataError, artefact_dir
+from ..core import DataError, artefact_dir, track
 from .bands import S2_12, S2_BANDS, S2_BAND_INFO, check_band_names
 from .io import write_geotiff
 
@@ -168,7 +167,7 @@ def iter_scene_tiles(band_paths: dict, bands: Sequence[str] = S2_12, size: int =
             try:
                 vrts = {b: WarpedVRT(s, crs=ref['crs'], transform=ref['transform'], width=W, height=H, resampling=rs,
                                      src_nodata=None, nodata=0) for b, s in srcs.items()}
-                for strip in tqdm(strips, desc=f"tiling {ref['path'].parent.name}", disable=not progress, unit='strip'):
+                for strip in (track(strips, desc=f"tiling {ref['path'].parent.name}") if progress else strips):
                     r0, r1 = strip[0], strip[-1] + size
                     block = np.empty((len(bands), r1 - r0, W), np.uint16)
                     for i, b in enumerate(bands):

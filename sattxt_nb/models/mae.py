@@ -430,12 +430,12 @@ def mae_learner(model: SpectralMAE, dls, cfg: MAEConfig, checkpoint: Union[str, 
     from fastai.learner import Learner
     from fastai.optimizer import Adam
     import fastai.callback.schedule, fastai.callback.progress, fastai.callback.fp16   # fit_one_cycle, progress bars, to_bf16
-    from sattxt_nb.callbacks import NaNGuard
+    from sattxt_nb.callbacks import NaNGuard, plain_progress
     cbs = list(cbs or []) + [MAEBatch(), NaNGuard(), MAEHistory()]
     if checkpoint is not None: cbs.append(MAECheckpoint(checkpoint, cfg, getattr(dls, 'band_stats', None)))
     if cfg.compile: model.compile()
     opt = partial(Adam, mom=cfg.betas[0], sqr_mom=cfg.betas[1], wd=cfg.wd, decouple_wd=True)
-    learn = Learner(dls, model, loss_func=mae_output_loss, opt_func=opt, lr=cfg.lr, cbs=cbs, **kwargs)
+    learn = plain_progress(Learner(dls, model, loss_func=mae_output_loss, opt_func=opt, lr=cfg.lr, cbs=cbs, **kwargs))
     if cfg.precision != 'fp32':
         if dls.device is None or torch.device(dls.device).type != 'cuda':
             raise SattxtError(f"precision={cfg.precision!r} needs a CUDA device (fastai's mixed precision autocasts on CUDA); use 'fp32' on CPU")

@@ -18,9 +18,9 @@ from typing import Optional, Union, Sequence
 import numpy as np
 import torch
 
-from sattxt_nb.core import (
+from ..core import (
     DataError, ModelPathError, SattxtError, package_file, package_data_dir, resolve_model_path, default_device,
-    artefact_dir)
+    artefact_dir, track)
 
 # %% auto #0
 __all__ = ['POOLINGS', 'ATTENTIONS', 'PROMPT_FORMATS', 'CAPTION_SPANS', 'DEFAULT_INSTRUCTION', 'LLAMA3_USER_HEADER', 'LLAMA3_EOT',
@@ -334,8 +334,7 @@ class _CachedEncoder:
         done = {}
         batches = range(0, len(todo), bs)
         if show:
-            from tqdm.auto import tqdm
-            batches = tqdm(batches, desc=f'encoding {len(todo)} texts', unit='batch')
+            batches = track(batches, desc=f'encoding {len(todo)} texts', leave=True)
         for i in batches:
             chunk = todo[i:i+bs]
             embs = self._encode_batch(chunk).float().cpu()

@@ -20,12 +20,12 @@ from fastcore.basics import patch
 from ..core import (
     DataError, SattxtError, default_device, env_info, resolve_model_path, save_tensors, load_tensors)
 from ..models.student import Projector, load_projector, save_projector
+from ..callbacks import LOGIT_SCALE_MAX, clamp_logit_scale_, ClampLogitScale, plain_progress
 
 # %% auto #0
-__all__ = ['LOGIT_SCALE_MAX', 'DEFAULT_TEMPLATES', 'TextProjector', 'clip_loss', 'clamp_logit_scale_', 'ClampLogitScale',
-           'AlignHead', 'align_loss', 'CaptionFeatures', 'align_dls', 'align_learner', 'VLM', 'retrieve',
-           'label_captions', 'text_encoder_spec', 'build_text_encoder', 'check_text_encoder', 'gather_with_grad',
-           'global_align_loss', 'GlobalLoss']
+__all__ = ['DEFAULT_TEMPLATES', 'TextProjector', 'clip_loss', 'AlignHead', 'align_loss', 'CaptionFeatures', 'align_dls',
+           'align_learner', 'VLM', 'retrieve', 'label_captions', 'text_encoder_spec', 'build_text_encoder',
+           'check_text_encoder', 'gather_with_grad', 'global_align_loss', 'GlobalLoss']
 
 # %% ../../nbs/35_sattxt.align.ipynb #8c137d5c
 class TextProjector(nn.Module):
@@ -48,26 +48,8 @@ def clip_loss(z_v: torch.Tensor, z_t: torch.Tensor, logit_scale: torch.Tensor) -
     target = torch.arange(len(z_v), device=z_v.device)
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
-# %% ../../nbs/35_sattxt.align.ipynb #bfc6c5fb
-LOGIT_SCALE_MAX = math.log(100)
-
-# %% ../../nbs/35_sattxt.align.ipynb #b66a35f2
-def clamp_logit_scale_(model: nn.Module, max_value: float = LOGIT_SCALE_MAX) -> int:
-    "Clamp every trainable parameter named `logit_scale` in `model` to [0, `max_value`] in place; returns how many."
-    n = 0
-    with torch.no_grad():
-        for name, p in model.named_parameters():       # trainable ones only: frozen copies stay bit-identical
-            if name.split('.')[-1] == 'logit_scale' and p.requires_grad: p.clamp_(0, max_value); n += 1
-    return n
-
 # %% ../../nbs/35_sattxt.align.ipynb #843620db
 from fastai.callback.core import Callback
-
-# %% ../../nbs/35_sattxt.align.ipynb #0ae2b406
-class ClampLogitScale(Callback):
-    "After each optimiser step, clamp the model's `logit_scale` parameter(s) to [0, ln 100], as open_clip does."
-    order = 60
-    def after_step(self): clamp_logit_scale_(self.learn.model)
 
 # %% ../../nbs/35_sattxt.align.ipynb #d217c923
 class AlignHead(nn.Module):
@@ -117,8 +99,8 @@ def align_learner(head: AlignHead, dls, lr: float = 1e-3, wd: float = 0.05, cbs=
     from fastai.learner import Learner
     from fastai.optimizer import Adam
     from sattxt_nb.callbacks import NaNGuard
-    return Learner(dls, head, loss_func=align_loss, opt_func=partial(Adam, wd=wd), lr=lr, cbs=list(cbs or []) + [NaNGuard(), ClampLogitScale()],
-                   **kwargs)
+    return plain_progress(Learner(dls, head, loss_func=align_loss, opt_func=partial(Adam, wd=wd), lr=lr,
+                                  cbs=list(cbs or []) + [NaNGuard(), ClampLogitScale()], **kwargs))
 
 # %% ../../nbs/35_sattxt.align.ipynb #93618e72
 DEFAULT_TEMPLATES = ['a satellite image of {}.', 'an aerial view of {}.', 'a remote sensing image of {}.',

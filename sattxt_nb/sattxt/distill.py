@@ -23,14 +23,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastai.callback.core import Callback, CancelFitException
-from fastprogress.fastprogress import progress_bar
 
 from ..core import (
-    DataError, SattxtError, env_info, artefact_dir, default_device, save_tensors, load_tensors, write_json)
+    DataError, SattxtError, env_info, artefact_dir, default_device, save_tensors, load_tensors, write_json, track)
+from ..callbacks import NaNGuard, plain_progress
 
 # %% auto #0
 __all__ = ['SRDLoss', 'module_fingerprint', 'TeacherTargetCache', 'random_boxes', 'multi_crop', 'MultiViewModel', 'DistillConfig',
-           'DistillCallback', 'PairCheck', 'NaNGuard', 'DistillCheckpoint', 'load_stage1_checkpoint', 'distill_learner',
+           'DistillCallback', 'PairCheck', 'DistillCheckpoint', 'load_stage1_checkpoint', 'distill_learner',
            'apply_precision', 'TargetLookup', 'cached_target_dls', 'RankInvariantDistill', 'SyncCenter',
            'sharded_multi_crop', 'sharded_teacher_targets']
 
@@ -104,7 +104,7 @@ class TeacherTargetCache:
         was_training = self.teacher.training
         self.teacher.eval().to(self.device)
         out = []
-        for i in progress_bar(range(0, len(ids), bs), leave=False):
+        for i in track(range(0, len(ids), bs)):
             x = torch.stack([torch.as_tensor(load(o)) for o in ids[i:i+bs]]).float().to(self.device)
             out.append(self.teacher(x).float().cpu())
         self.teacher.train(was_training)
@@ -255,15 +255,6 @@ class PairCheck(Callback):
                             f"{med:.2f} < {self.min_corr}); check the pairing of files")
         self.median_corr = med
 
-# %% ../../nbs/33_sattxt.distill.ipynb #fe5b6aca
-class NaNGuard(Callback):
-    "Stop with a clear error when the loss is NaN or infinite."
-    order = -9
-    def after_loss(self):
-        if not torch.isfinite(self.learn.loss).all():
-            raise SattxtError(f"non-finite loss ({self.learn.loss.item()}) at epoch {self.epoch}, iteration {self.iter}: "
-                              f"check the input normalisation, the learning rate and the temperatures")
-
 # %% ../../nbs/33_sattxt.distill.ipynb #5c2c7395
 class DistillCheckpoint(Callback):
     "After each epoch: modules -> `stage1.safetensors`, config/seed/losses/env -> `stage1.json`; G_v alone for stage 2."
@@ -332,7 +323,7 @@ def distill_learner(student: nn.Module, dls, cfg: DistillConfig, out_dim: int, t
     if cfg.compile: model.compile()
     learn = Learner(dls, model, loss_func=SRDLoss(out_dim, cfg.tau_s, cfg.tau_t, cfg.center_momentum,
                     cfg.feat_weight, cfg.feat_kind), opt_func=partial(Adam, wd=cfg.wd), lr=cfg.lr, cbs=cbs, **kwargs)
-    return apply_precision(learn, cfg.precision)
+    return plain_progress(apply_precision(learn, cfg.precision))
 
 # %% ../../nbs/33_sattxt.distill.ipynb #0a10f3f3
 def apply_precision(learn, precision: str = 'fp32'):

@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
-from fastprogress.fastprogress import progress_bar
 
-from ..core import DataError, default_device
+from ..core import DataError, default_device, track
 from ..data.datasets import split_items
 
 # %% auto #0
@@ -39,7 +38,7 @@ def extract_features(model: nn.Module, xs_or_dl, bs: int = 64, device=None, prog
     model.eval().to(device)
     out = []
     try:
-        for b in progress_bar(batches, leave=False) if progress else batches:
+        for b in track(batches) if progress else batches:
             x = _as_input(b).to(device)
             if not x.is_floating_point(): x = x.float()
             out.append(model(x).float().reshape(len(x), -1).cpu())

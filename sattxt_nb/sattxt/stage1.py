@@ -16,9 +16,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
-from fastprogress.fastprogress import progress_bar
 
-from ..core import DataError, SattxtError, set_seed, env_info, artefact_dir, default_device, package_data_dir
+from ..core import (DataError, SattxtError, set_seed, env_info, artefact_dir, default_device, package_data_dir,
+                            track)
 from ..data.bands import S2_12, BandStats
 from ..data.io import read_rgb
 from ..data.datasets import eurosat_pairs, load_eurosat_ms, load_eurosat_rgb, split_items
@@ -65,7 +65,7 @@ class PairedPatches:
 def eurosat_paired_patches(ms_root, rgb_root) -> PairedPatches:
     "EuroSAT MS patches with their official RGB jpg twins and class labels."
     df = eurosat_pairs(ms_root, rgb_root)
-    ms = np.stack([load_eurosat_ms(p) for p in progress_bar(list(df.ms_path), leave=False)])
+    ms = np.stack([load_eurosat_ms(p) for p in track(list(df.ms_path))])
     rgb = np.stack([load_eurosat_rgb(p) for p in df.rgb_path])   # 64x64 checked, one-line errors
     return PairedPatches(ms, rgb, df.name.tolist(), ['eurosat'] * len(df), df.label.tolist())
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..core import DataError, SattxtError, default_device, env_info, set_seed
+from ..core import DataError, SattxtError, default_device, env_info, set_seed, track
 from ..data.bands import S2_12
 from ..data.io import read_rgb
 from ..data.datasets import (
@@ -86,10 +86,9 @@ class EvalSet:
 # %% ../../nbs/36_sattxt.stage2.ipynb #3c7bbedc
 def load_rgb_images(paths: Sequence, size: int, progress: bool = True) -> torch.Tensor:
     "Read RGB files (jpg/png/tif) resized to `size`x`size` -> uint8 `(N,3,size,size)`; unreadable files raise `DataError`."
-    from fastprogress.fastprogress import progress_bar
     paths = list(paths)
     out = torch.empty(len(paths), 3, size, size, dtype=torch.uint8)
-    it = progress_bar(range(len(paths)), leave=False) if progress and len(paths) > 200 else range(len(paths))
+    it = track(range(len(paths))) if progress and len(paths) > 200 else range(len(paths))
     for i in it: out[i] = torch.from_numpy(np.array(read_rgb(paths[i], size))).permute(2, 0, 1)
     return out
 
@@ -150,11 +149,10 @@ def ucm_caption_split(shared, size: int = 56, max_per_split: Optional[dict] = No
 @torch.no_grad()
 def backbone_tokens(student: RGBStudent, images: torch.Tensor, bs: int = 64, device=None, progress: bool = True) -> torch.Tensor:
     "Frozen-backbone tokens `(N, prefix + patches, D)` (float32, CPU) for uint8 or [0,1] float images `(N,3,H,W)`."
-    from fastprogress.fastprogress import progress_bar
     device = device or default_device()
     student = student.eval().to(device)
     out, it = [], range(0, len(images), bs)
-    for i in (progress_bar(it, leave=False) if progress and len(images) > 4 * bs else it):
+    for i in (track(it) if progress and len(images) > 4 * bs else it):
         x = images[i:i+bs]
         x = x.float() / 255. if x.dtype == torch.uint8 else x.float()
         out.append(student.backbone_tokens(x.to(device)).float().cpu())
