@@ -179,20 +179,25 @@ class SpectralGPTEncoder(nn.Module):
         "Pooled feature `(B, D)`, or class logits if the config has `num_classes > 0`."
         return self.head(self.pool(self.forward_tokens(x)))
 
-    # --- frozen teacher -----------------------------------------------------------------------------------------
-    def freeze(self):
-        "Teacher mode: no gradients, eval mode, and stay in eval even when a training loop calls `.train()`."
-        self.requires_grad_(False); self._frozen = True
-        return self.eval()
+# %% ../../nbs/21_models.teacher.ipynb #6ddbada3
+@patch
+def freeze(self: SpectralGPTEncoder):
+    "Teacher mode: no gradients, eval mode, and stay in eval even when a training loop calls `.train()`."
+    self.requires_grad_(False); self._frozen = True
+    return self.eval()
 
-    def unfreeze(self):
-        "Undo `freeze` (parameters trainable again; `.train()` works as usual)."
-        self.requires_grad_(True); self._frozen = False
-        return self
+# %% ../../nbs/21_models.teacher.ipynb #a1ef0516
+@patch
+def unfreeze(self: SpectralGPTEncoder):
+    "Undo `freeze` (parameters trainable again; `.train()` works as usual)."
+    self.requires_grad_(True); self._frozen = False
+    return self
 
-    def train(self, mode: bool = True):
-        "As `nn.Module.train`, except that a frozen encoder stays in eval mode."
-        return super().train(False if self._frozen else mode)
+# %% ../../nbs/21_models.teacher.ipynb #2086b86d
+@patch
+def train(self: SpectralGPTEncoder, mode: bool = True):
+    "As `nn.Module.train`, except that a frozen encoder stays in eval mode."
+    return nn.Module.train(self, False if self._frozen else mode)
 
 # %% ../../nbs/21_models.teacher.ipynb #8614a3ad
 @patch
