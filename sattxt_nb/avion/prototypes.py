@@ -508,35 +508,35 @@ class DescriptionGenerator:
 
     def __repr__(self): return f"DescriptionGenerator({self.path.name}, {self.dtype}, {self.device})"
 
-# %% ../../nbs/41_avion.prototypes.ipynb #bba66c4d
+# %% ../../nbs/41_avion.prototypes.ipynb #d0d0049f
 @patch
-@torch.no_grad()
 def sample(self: DescriptionGenerator, classname: str, n: int, prompt: Optional[DescriptionPrompt] = None, temperature: float = 0.3,
            top_p: float = 0.95, repetition_penalty: float = 1.0, max_new_tokens: int = 80, prefix_cache: bool = True) -> list:
     "`n` sampled answers for one class, each starting with the response prefix (seed torch first for reproducibility)."
-    from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
-    prompt = prompt or DescriptionPrompt()
-    ids = self.prompt_ids(classname, prompt); L = ids.shape[1]
-    procs = []
-    if repetition_penalty != 1.0: procs.append(_GeneratedRepetitionPenalty(L, repetition_penalty, self._skeleton_ids(prompt)))
-    if temperature > 0:
-        procs.append(_Temperature(temperature))
-        if top_p < 1.0: procs.append(_TopP(top_p))
-    # a fresh config: only what is asked for (no top_k=50 default, nothing from the folder's generation_config.json)
-    eos = self.model.generation_config.eos_token_id
-    gc = GenerationConfig(do_sample=temperature > 0, temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=max_new_tokens,
-                          pad_token_id=self.pad_id, eos_token_id=eos if eos is not None else self.tokenizer.eos_token_id)
-    kw = dict(generation_config=gc, logits_processor=LogitsProcessorList(procs))
-    if prompt.stop_strings:
-        if all(len(x) == 1 for x in prompt.stop_strings):
-            kw['stopping_criteria'] = StoppingCriteriaList([_StopOnTokens(L, self._stop_mask(prompt.stop_strings))])
-        else: kw.update(stop_strings=list(prompt.stop_strings), tokenizer=self.tokenizer)
-    if prefix_cache and L > 1: kw['past_key_values'] = self._prefix_cache(ids[:, :-1], n)
-    batch = ids.expand(n, -1).contiguous()
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        out = self.model.generate(input_ids=batch, attention_mask=torch.ones_like(batch), **kw)
-    return [prompt.response_prefix + self.tokenizer.decode(o[L:], skip_special_tokens=True) for o in out]
+    with torch.no_grad():
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
+        prompt = prompt or DescriptionPrompt()
+        ids = self.prompt_ids(classname, prompt); L = ids.shape[1]
+        procs = []
+        if repetition_penalty != 1.0: procs.append(_GeneratedRepetitionPenalty(L, repetition_penalty, self._skeleton_ids(prompt)))
+        if temperature > 0:
+            procs.append(_Temperature(temperature))
+            if top_p < 1.0: procs.append(_TopP(top_p))
+        # a fresh config: only what is asked for (no top_k=50 default, nothing from the folder's generation_config.json)
+        eos = self.model.generation_config.eos_token_id
+        gc = GenerationConfig(do_sample=temperature > 0, temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=max_new_tokens,
+                              pad_token_id=self.pad_id, eos_token_id=eos if eos is not None else self.tokenizer.eos_token_id)
+        kw = dict(generation_config=gc, logits_processor=LogitsProcessorList(procs))
+        if prompt.stop_strings:
+            if all(len(x) == 1 for x in prompt.stop_strings):
+                kw['stopping_criteria'] = StoppingCriteriaList([_StopOnTokens(L, self._stop_mask(prompt.stop_strings))])
+            else: kw.update(stop_strings=list(prompt.stop_strings), tokenizer=self.tokenizer)
+        if prefix_cache and L > 1: kw['past_key_values'] = self._prefix_cache(ids[:, :-1], n)
+        batch = ids.expand(n, -1).contiguous()
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            out = self.model.generate(input_ids=batch, attention_mask=torch.ones_like(batch), **kw)
+        return [prompt.response_prefix + self.tokenizer.decode(o[L:], skip_special_tokens=True) for o in out]
 
 # %% ../../nbs/41_avion.prototypes.ipynb #9fe72cc9
 @patch
