@@ -20,8 +20,8 @@ class NaNGuard(Callback):
     order = -9
     def after_loss(self):
         if not torch.isfinite(self.learn.loss).all():
-            raise SattxtError(f"non-finite loss ({self.learn.loss.item()}) at epoch {self.epoch}, iteration {self.iter}: "
-                              f"check the input normalisation, the learning rate and the temperatures")
+            raise SattxtError(f"non-finite loss ({self.learn.loss.item()}) at epoch {self.epoch}, iteration "
+                              f"{self.iter}: check the input normalisation, the learning rate and the temperatures")
 
 # %% ../nbs/01_callbacks.ipynb #bfc6c5fb
 LOGIT_SCALE_MAX = math.log(100)
@@ -49,7 +49,8 @@ class EpochLines(Callback):
         self.old_logger = self.learn.logger
         if self.learn.logger is not noop: self.learn.logger = self._line
     def _line(self, log):
-        if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_rank(): return
+        if torch.distributed.is_available() and torch.distributed.is_initialized() and torch.distributed.get_rank():
+            return
         names, vals = list(self.recorder.metric_names), list(log)
         parts = [f"epoch {int(vals[0]) + 1}/{self.n_epoch}"] + [
             f"{n} {v:.4f}" if isinstance(v, float) else f"{n} {v}" for n, v in zip(names[1:], vals[1:])]
@@ -58,7 +59,7 @@ class EpochLines(Callback):
 
 # %% ../nbs/01_callbacks.ipynb #d889e4fb
 def plain_progress(learn):
-    "Where progress bars cannot be watched (`interactive` is false), replace fastai's `ProgressCallback` by `EpochLines`; returns `learn`."
+    "Where progress bars cannot be watched (not `interactive`), swap fastai's `ProgressCallback` for `EpochLines`"
     if interactive(): return learn
     from fastai.callback.progress import ProgressCallback
     learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, ProgressCallback)])

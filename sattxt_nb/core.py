@@ -35,14 +35,16 @@ def default_device(prefer: Optional[str] = None) -> torch.device:
     want = prefer or os.environ.get('SATTXT_DEVICE')
     if want:
         try: dev = torch.device(want)
-        except (RuntimeError, TypeError): raise SattxtError(f"unknown device {want!r}; use cpu, cuda, cuda:N or mps") from None
+        except (RuntimeError, TypeError):
+            raise SattxtError(f"unknown device {want!r}; use cpu, cuda, cuda:N or mps") from None
         if dev.type == 'cuda' and not torch.cuda.is_available():
             raise SattxtError(f"device {want!r} requested but CUDA is not available on this machine")
         if dev.type == 'mps' and not (getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available()):
             raise SattxtError(f"device {want!r} requested but MPS is not available on this machine")
         return dev
     if torch.cuda.is_available(): return torch.device('cuda')
-    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
+    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available():
+        return torch.device('mps')
     return torch.device('cpu')
 
 # %% ../nbs/00_core.ipynb #905d76b3
@@ -79,7 +81,7 @@ def artefact_dir(name: str = '', root: Union[str, Path, None] = None) -> Path:
 
 # %% ../nbs/00_core.ipynb #6bc70abe
 def package_data_dir(package: str) -> Path:
-    "Folder of an installed pip package, found without importing it; `ModelPathError` with the install command if absent."
+    "Folder of an installed pip package, found without importing it; `ModelPathError` with install command if absent"
     try: spec = importlib.util.find_spec(package)
     except (ImportError, ValueError): spec = None
     if spec is None or not spec.submodule_search_locations:
@@ -92,7 +94,8 @@ def package_data_dir(package: str) -> Path:
 def package_file(package: str, *parts: str) -> Path:
     "A file inside an installed data package, with a clear error if the package or the file is missing."
     p = package_data_dir(package).joinpath(*parts)
-    if not p.exists(): raise ModelPathError(f"{p} not found inside package {package!r} (is the installed version the pinned one?)")
+    if not p.exists():
+        raise ModelPathError(f"{p} not found inside package {package!r} (is the installed version the pinned one?)")
     return p
 
 # %% ../nbs/00_core.ipynb #9ed58bde
@@ -134,7 +137,8 @@ def env_info() -> dict:
         try: return importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError: return None
     info = dict(python=platform.python_version(), platform=platform.platform(),
-                **{k: ver(k) for k in ['sattxt_nb', 'torch', 'torchvision', 'timm', 'transformers', 'fastai', 'numpy', 'rasterio']},
+                **{k: ver(k) for k in ['sattxt_nb', 'torch', 'torchvision', 'timm', 'transformers', 'fastai', 'numpy',
+                                       'rasterio']},
                 cuda=torch.version.cuda if torch.cuda.is_available() else None,
                 device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or 'cpu',
                 cpu_count=os.cpu_count())
@@ -142,7 +146,7 @@ def env_info() -> dict:
 
 # %% ../nbs/00_core.ipynb #c294631a
 def interactive() -> bool:
-    "Can redrawn progress bars be seen here? A Jupyter kernel or a terminal on stdout; `$SATTXT_PROGRESS` (`plain`, `bars`) overrides."
+    "Can redrawn progress bars be seen here? A Jupyter kernel or a terminal on stdout; `$SATTXT_PROGRESS` overrides."
     force = os.environ.get('SATTXT_PROGRESS', '').lower()
     if force in ('plain', 'bars'): return force == 'bars'
     from fastprogress.fastprogress import IN_NOTEBOOK
@@ -152,7 +156,7 @@ def interactive() -> bool:
 
 # %% ../nbs/00_core.ipynb #53a1dac8
 def track(items, total: Optional[int] = None, desc: str = '', leave: bool = False):
-    "Iterate `items` with a progress bar where it can be watched (`interactive`); elsewhere quietly, and with `leave` one line at the end."
+    "Iterate `items` with a progress bar where it can be watched (`interactive`), else quietly (`leave`: one last line)"
     if interactive():
         from fastprogress.fastprogress import progress_bar
         bar = progress_bar(items, total=total, leave=leave)
@@ -196,7 +200,7 @@ def _remove(p: Path):
 # %% ../nbs/00_core.ipynb #e6cfcaac
 @contextlib.contextmanager
 def atomic_path(path: Union[str, Path]):
-    "Yield a temporary sibling of `path` to write (a file or a folder); rename it onto `path` on success, remove it on failure."
+    "Yield a temporary sibling of `path` to write (file or folder); renamed onto `path` on success, removed on failure."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
     _remove(tmp)
@@ -223,7 +227,8 @@ def read_json(path: Union[str, Path], what: str = 'record'):
     p = Path(path)
     if not p.is_file(): raise DataError(f"{p}: {what} not found")
     try: return json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"{p}: {what} is not valid JSON ({e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(f"{p}: {what} is not valid JSON ({e})") from None
 
 # %% ../nbs/00_core.ipynb #85c0b1fc
 _TENSORS_FORMAT = 'sattxt_nb.tensors/1'
@@ -231,7 +236,7 @@ _TENSORS_FORMAT = 'sattxt_nb.tensors/1'
 # %% ../nbs/00_core.ipynb #c3f01c6b
 def save_tensors(path: Union[str, Path], tensors: dict, meta: Optional[dict] = None, kind: str = '',
                  record: Union[str, Path, None] = None) -> dict:
-    "Write `tensors` (name -> Tensor) to a `.safetensors` file and a JSON record (`meta`, `kind`, content hashes) beside it."
+    "Write `tensors` (name -> Tensor) to a `.safetensors` file and a JSON record (`meta`, `kind`, hashes) beside it."
     from safetensors.torch import save_file
     path = Path(path)
     if path.suffix != '.safetensors': raise ValueError(f"{path}: tensors are saved as .safetensors")
@@ -253,14 +258,17 @@ def load_tensors(path: Union[str, Path], kind: Optional[str] = None, record: Uni
     from safetensors.torch import load_file
     path = Path(path); rp = Path(record) if record else path.with_suffix('.json')
     if not path.is_file(): raise DataError(f"{path}: file not found")
-    if not rp.is_file(): raise DataError(f"{path}: its record {rp.name} is missing (not written by sattxt_nb, or incomplete)")
+    if not rp.is_file():
+        raise DataError(f"{path}: its record {rp.name} is missing (not written by sattxt_nb, or incomplete)")
     rec = read_json(rp, 'artefact record')
     if not isinstance(rec, dict) or rec.get('format') != _TENSORS_FORMAT:
-        raise DataError(f"{rp}: not a sattxt_nb artefact record (format {rec.get('format') if isinstance(rec, dict) else None!r})")
+        raise DataError(f"{rp}: not a sattxt_nb artefact record (format "
+                        f"{rec.get('format') if isinstance(rec, dict) else None!r})")
     if kind is not None and rec.get('kind') != kind:
         raise DataError(f"{path}: holds a {rec.get('kind')!r}, expected a {kind!r}")
     if json_sha256(rec.get('meta')) != rec.get('meta_sha256'):
-        raise DataError(f"{rp}: the record was edited after it was written (content hash mismatch); re-create the artefact")
+        raise DataError(f"{rp}: the record was edited after it was written (content hash mismatch); re-create the "
+                        "artefact")
     if file_sha256(path) != rec.get('sha256'):
         raise DataError(f"{path}: content does not match its record (sha256); the file was changed or truncated")
     try: t = load_file(str(path))
@@ -269,7 +277,7 @@ def load_tensors(path: Union[str, Path], kind: Optional[str] = None, record: Uni
 
 # %% ../nbs/00_core.ipynb #d157c08a
 def torch_load_safe(path: Union[str, Path], what: str = 'checkpoint'):
-    "`torch.load(path, weights_only=True)` on CPU; bad files are one-line errors. There is deliberately no unsafe switch."
+    "`torch.load(path, weights_only=True)` on CPU; bad files are one-line errors. There is deliberately no unsafe mode"
     p = Path(path)
     if not p.is_file(): raise ModelPathError(f"{what} {p} not found")
     try: return torch.load(p, map_location='cpu', weights_only=True)
@@ -277,14 +285,16 @@ def torch_load_safe(path: Union[str, Path], what: str = 'checkpoint'):
         first = next((l for l in str(e).splitlines() if 'Unsupported global' in l), None)
         if first is None:                  # the safe unpickler choked on bytes that are not a pickle at all
             raise DataError(f"{p}: not a readable torch {what} (truncated or corrupt)") from None
-        raise DataError(f"{p}: the {what} holds Python objects that safe loading refuses ({first.strip()[:160]}); on a machine "
-                        f"where you trust it, re-save its tensors: torch.save(<the state dict>, 'clean.pth')") from None
+        raise DataError(f"{p}: the {what} holds Python objects that safe loading refuses ({first.strip()[:160]}); "
+                        "on a machine where you trust it, re-save its tensors: "
+                        f"torch.save(<the state dict>, 'clean.pth')") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError) as e:
-        raise DataError(f"{p}: not a readable torch {what} (truncated or corrupt: {str(e).splitlines()[0][:120]})") from None
+        raise DataError(f"{p}: not a readable torch {what} "
+                        f"(truncated or corrupt: {str(e).splitlines()[0][:120]})") from None
 
 # %% ../nbs/00_core.ipynb #8e9e58e6
 class RunLock:
-    "Context manager: an exclusive lock on `folder` (`<folder>/.lock`); a second holder gets a one-line error with the PID."
+    "Context manager: an exclusive lock on `folder` (`<folder>/.lock`); a second holder gets a one-line error with PID."
     def __init__(self, folder: Union[str, Path]): self.folder = Path(folder); self.f = None
     def __enter__(self):
         import fcntl

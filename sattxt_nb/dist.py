@@ -65,7 +65,8 @@ def init_distributed() -> bool:
     if world_size() <= 1: return False
     if not dist.is_initialized():
         if 'MASTER_ADDR' not in os.environ:
-            raise SattxtError("WORLD_SIZE > 1 but MASTER_ADDR is not set: start the job with torchrun or accelerate launch")
+            raise SattxtError("WORLD_SIZE > 1 but MASTER_ADDR is not set: start the job with torchrun or accelerate "
+                              "launch")
         from accelerate import PartialState
         PartialState(cpu=not torch.cuda.is_available())
     return True
@@ -99,7 +100,8 @@ def run_on_main(fn: Callable, *args, broadcast: bool = True, **kwargs):
     if is_main():
         try: res = fn(*args, **kwargs)
         except Exception as e: err = e
-    status = broadcast_object(None if err is None else f"{type(err).__name__}: {err}")   # every rank learns of a failure
+    # every rank learns of a failure
+    status = broadcast_object(None if err is None else f"{type(err).__name__}: {err}")
     if err is not None: raise err
     if status is not None: raise SattxtError(f"rank 0 failed in {getattr(fn, '__name__', fn)}: {status}")
     return broadcast_object(res) if broadcast else None
@@ -119,13 +121,14 @@ def local_batch_size(global_bs: int, world: Optional[int] = None) -> int:
     world = world_size() if world is None else world
     if global_bs < 1 or world < 1: raise DataError(f"global batch {global_bs} and world size {world} must be positive")
     if global_bs % world:
-        raise DataError(f"the global batch {global_bs} is not divisible by the world size {world}: choose a global batch "
-                        f"that is a multiple of {world} (e.g. {global_bs // world * world or world}) or another number of processes")
+        raise DataError(f"the global batch {global_bs} is not divisible by the world size {world}: choose a global "
+                        f"batch that is a multiple of {world} (e.g. {global_bs // world * world or world}) or another "
+                        "number of processes")
     return global_bs // world
 
 # %% ../nbs/02_dist.ipynb #623a3347
 def interleave_shard(idxs: Sequence, bs: int, rank: int, world: int) -> list:
-    "Rank `rank`'s part of an epoch order `idxs`: its `bs`-slice of every global batch of `bs*world`, then its equal share of the tail."
+    "Rank `rank`'s part of epoch order `idxs`: its `bs`-slice of each global batch of `bs*world`, then its tail share."
     if len(idxs) % world: raise DataError(f"{len(idxs)} indices cannot be split evenly over {world} ranks (pad first)")
     idxs, step = list(idxs), bs * world
     full = len(idxs) // step * step
@@ -138,7 +141,7 @@ from fastai.distributed import DistributedDL, DistributedTrainer
 
 # %% ../nbs/02_dist.ipynb #d30003c8
 class ShardedDL(DistributedDL):
-    "fastai's `DistributedDL` with batch-consistent sharding (`interleave_shard`) and a broadcast that also works on gloo/CPU."
+    "fastai's `DistributedDL` with batch-consistent sharding (`interleave_shard`), a broadcast that works on gloo/CPU"
     rank_sharded = True
     def _broadcast(self, t, rank):
         dev = 'cuda' if dist.get_backend() == 'nccl' else 'cpu'      # fastai's version: always .cuda()
@@ -205,7 +208,7 @@ def _unwrapped(learn, f):
 # %% ../nbs/02_dist.ipynb #dcb99785
 @contextlib.contextmanager
 def ddp_ctx(learn, sync_bn: Optional[bool] = None, writers: Sequence[str] = WRITER_CALLBACKS, **accelerator_kwargs):
-    "Train `learn` data-parallel under torchrun/accelerate (fastai `DistributedTrainer` + Accelerate); a no-op in one process."
+    "Train `learn` data-parallel under torchrun/accelerate (fastai `DistributedTrainer`); a no-op in one process."
     if world_size() <= 1:
         yield learn; return
     init_distributed()
@@ -218,7 +221,8 @@ def ddp_ctx(learn, sync_bn: Optional[bool] = None, writers: Sequence[str] = WRIT
             else:
                 for ev in ('after_epoch', 'after_fit', 'after_train', 'after_validate', 'before_fit'):
                     f = getattr(cb, ev, None)
-                    if callable(f) and ev in type(cb).__dict__: setattr(cb, ev, _unwrapped(learn, f)); patched.append((cb, ev))
+                    if callable(f) and ev in type(cb).__dict__:
+                        setattr(cb, ev, _unwrapped(learn, f)); patched.append((cb, ev))
     learn.add_cbs([trainer, fence])
     try: yield learn
     finally:
@@ -243,7 +247,8 @@ def global_rows(local_bs: int, rank_: Optional[int] = None, world: Optional[int]
 
 # %% ../nbs/02_dist.ipynb #8dd4d7c7
 def _comm_device():
-    return torch.device('cuda', torch.cuda.current_device()) if dist.is_initialized() and dist.get_backend() == 'nccl' else torch.device('cpu')
+    return torch.device('cuda',
+        torch.cuda.current_device()) if dist.is_initialized() and dist.get_backend() == 'nccl' else torch.device('cpu')
 
 # %% ../nbs/02_dist.ipynb #417ee043
 def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:

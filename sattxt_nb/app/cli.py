@@ -48,7 +48,8 @@ def sattxt_run(config: str = None,     # JSON/YAML config file (partial: the res
                quiet: bool = False):   # no progress lines
     "Run (or resume) the whole SATtxt + AVION pipeline into a run folder and write its report."
     from sattxt_nb.app.pipeline import run_pipeline
-    run = _guard(lambda: run_pipeline(_config(config, set), out, until=until, force=(force or '').split(), device=device, verbose=not quiet))
+    run = _guard(lambda: run_pipeline(_config(config, set), out, until=until, force=(force or '').split(),
+                                      device=device, verbose=not quiet))
     if until == 'report': print(f"report: {run.out/'report.md'}")
 
 # %% ../../nbs/54_app.cli.ipynb #d8d5d82d
@@ -65,12 +66,20 @@ def _stage_command(stage: str, doc: str):
     return call_parse(cmd)
 
 # %% ../../nbs/54_app.cli.ipynb #6a67a396
-sattxt_pretrain = _stage_command('teacher', "Stage `teacher`: pre-train the spectral teacher by MAE (or load `teacher.checkpoint`).")
+sattxt_pretrain = _stage_command('teacher',
+    "Stage `teacher`: pre-train the spectral teacher by MAE (or load `teacher.checkpoint`).")
 sattxt_distill = _stage_command('stage1', "Stage `stage1`: distil the teacher into the RGB student (needs `teacher`).")
-sattxt_align = _stage_command('stage2', "Stage `stage2`: align the distilled student with the LLM text encoder, with the ablation rows (needs `stage1`).")
-sattxt_prototypes = _stage_command('prototypes', "Stage `prototypes`: AVION's selective text prototypes from LLM descriptions (needs `stage2`).")
-sattxt_prompt_distill = _stage_command('avion', "Stage `avion`: few-shot and base-to-novel prompt distillation (needs `stage2`, `prototypes`).")
-sattxt_evaluate = _stage_command('evaluate', "Stage `evaluate`: zero-shot, mAP@100, retrieval and linear probe of the saved VLMs (needs `stage2`).")
+sattxt_align = _stage_command('stage2',
+                              "Stage `stage2`: align the distilled student with the LLM text encoder, with the "
+                              "ablation rows (needs `stage1`).")
+sattxt_prototypes = _stage_command('prototypes',
+    "Stage `prototypes`: AVION's selective text prototypes from LLM descriptions (needs `stage2`).")
+sattxt_prompt_distill = _stage_command('avion',
+                                       "Stage `avion`: few-shot and base-to-novel prompt distillation (needs `stage2`, "
+                                       "`prototypes`).")
+sattxt_evaluate = _stage_command('evaluate',
+                                 "Stage `evaluate`: zero-shot, mAP@100, retrieval and linear probe of the saved VLMs "
+                                 "(needs `stage2`).")
 sattxt_report = _stage_command('report', "Stage `report`: the markdown report with figures (needs every other stage).")
 
 # %% ../../nbs/54_app.cli.ipynb #848a5b28
@@ -78,7 +87,7 @@ sattxt_report = _stage_command('report', "Stage `report`: the markdown report wi
 def sattxt_demo(out: str = 'demo_out',   # output folder: the run, report.md and the data report
                 set: str = None,         # overrides "section.key=value ..." (values as JSON)
                 device: str = None, quiet: bool = False):
-    "The main job on the embedded default: the whole pipeline (`sattxt_run`) plus the data report of `sattxt_nb.data.explore`."
+    "The main job on the embedded default: the pipeline (`sattxt_run`) and the data report of `sattxt_nb.data.explore`"
     from sattxt_nb.data.explore import run_demo
     from sattxt_nb.app.pipeline import run_pipeline, check_device
     cfg = _guard(lambda: _config(None, set)); _guard(lambda: check_device(device))     # bad input: before any work
@@ -88,8 +97,10 @@ def sattxt_demo(out: str = 'demo_out',   # output folder: the run, report.md and
     print(f"report: {run.out/'report.md'} (data report: {Path(out)/'data'/'report.md'})")
 
 # %% ../../nbs/54_app.cli.ipynb #81d6a951
-COMMANDS = dict(sattxt_run=sattxt_run, sattxt_pretrain=sattxt_pretrain, sattxt_distill=sattxt_distill, sattxt_align=sattxt_align,
-                sattxt_prototypes=sattxt_prototypes, sattxt_prompt_distill=sattxt_prompt_distill, sattxt_evaluate=sattxt_evaluate,
+COMMANDS = dict(sattxt_run=sattxt_run, sattxt_pretrain=sattxt_pretrain, sattxt_distill=sattxt_distill,
+                sattxt_align=sattxt_align,
+                sattxt_prototypes=sattxt_prototypes, sattxt_prompt_distill=sattxt_prompt_distill,
+                sattxt_evaluate=sattxt_evaluate,
                 sattxt_report=sattxt_report, sattxt_demo=sattxt_demo)
 
 # %% ../../nbs/54_app.cli.ipynb #148edb3d
@@ -101,6 +112,7 @@ def sattxt():
         return
     name = args[0] if args[0].startswith('sattxt_') else f'sattxt_{args[0]}'
     if name not in COMMANDS:
-        print(f"error: unknown command {args[0]!r}; commands: {[k[7:] for k in COMMANDS]}", file=sys.stderr); sys.exit(2)
+        print(f"error: unknown command {args[0]!r}; commands: {[k[7:] for k in COMMANDS]}", file=sys.stderr)
+        sys.exit(2)
     sys.argv = [name] + args[1:]
     COMMANDS[name]()

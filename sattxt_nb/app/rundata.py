@@ -45,7 +45,8 @@ class RunData:
 
     def summary(self) -> dict:
         y = np.array(self.labelled.labels)
-        return dict(source=self.source, classes=len(self.classes), labelled=len(self.labelled), train=len(self.train_idx),
+        return dict(source=self.source, classes=len(self.classes), labelled=len(self.labelled),
+                    train=len(self.train_idx),
                     held_out=len(self.test_idx), unlabelled=0 if self.unlabelled is None else len(self.unlabelled),
                     per_class_train=int(np.bincount(pd.Categorical(y[self.train_idx], self.classes).codes).min()),
                     per_class_held_out=int(np.bincount(pd.Categorical(y[self.test_idx], self.classes).codes).min()))
@@ -61,10 +62,12 @@ def file_bands(path: Path, given: Optional[Sequence[str]]) -> list:
     import rasterio
     try:
         with rasterio.open(path) as src: n = src.count
-    except Exception as e: raise DataError(f"{path}: not a readable GeoTIFF ({type(e).__name__}: {str(e)[:120]})") from None
+    except Exception as e:
+        raise DataError(f"{path}: not a readable GeoTIFF ({type(e).__name__}: {str(e)[:120]})") from None
     if n == 13: return list(EUROSAT_FILE_ORDER)
     if n == 12: return list(S2_12)
-    raise DataError(f"{path}: {n} band(s); data.unlabelled_ms needs 12- or 13-band Sentinel-2 GeoTIFFs (or set data.unlabelled_bands)")
+    raise DataError(f"{path}: {n} band(s); data.unlabelled_ms needs 12- or 13-band Sentinel-2 GeoTIFFs (or set "
+                    "data.unlabelled_bands)")
 
 # %% ../../nbs/51_app.rundata.ipynb #e6679a0f
 def read_ms_tile(path: Path, bands: Optional[Sequence[str]] = None) -> np.ndarray:
@@ -86,8 +89,10 @@ def tif_folder_patches(folder, size: int, max_n: Optional[int], seed: int, bands
 def load_run_data(cfg: PipelineConfig, verbose: bool = False) -> RunData:
     "Labelled pairs (embedded sample or `data.ms`/`data.rgb`), a stratified per-class split, and unlabelled tiles."
     d = cfg.data
-    if (d.ms is None) != (d.rgb is None): raise DataError("data.ms and data.rgb go together: give both folders, or neither for the embedded sample")
-    if d.ms is None: ms_root, rgb_root, source = eurosat_sample_dir()/'ms', eurosat_sample_dir()/'rgb', 'embedded EuroSAT sample'
+    if (d.ms is None) != (d.rgb is None):
+        raise DataError("data.ms and data.rgb go together: give both folders, or neither for the embedded sample")
+    if d.ms is None:
+        ms_root, rgb_root, source = eurosat_sample_dir()/'ms', eurosat_sample_dir()/'rgb', 'embedded EuroSAT sample'
     else:
         ms_root, rgb_root, source = Path(d.ms), Path(d.rgb), f'{d.ms} + {d.rgb}'
         for p in (ms_root, rgb_root):
@@ -95,10 +100,14 @@ def load_run_data(cfg: PipelineConfig, verbose: bool = False) -> RunData:
     lab = eurosat_paired_patches(ms_root, rgb_root)
     df = pd.DataFrame({'label': lab.labels})
     if d.max_per_class:
-        keep = np.sort(df.groupby('label', group_keys=False).apply(lambda g: g.sample(min(len(g), d.max_per_class), random_state=d.split_seed)).index.values)
+        keep = np.sort(df.groupby('label',
+                                  group_keys=False).apply(lambda g: g.sample(min(len(g), d.max_per_class),
+                                      random_state=d.split_seed)).index.values)
         lab, df = lab.subset(keep), df.iloc[keep].reset_index(drop=True)
     counts = df.label.value_counts()
-    if counts.min() < 2: raise DataError(f"every class needs >= 2 labelled pairs for a train/held-out split; {counts.idxmin()!r} has {counts.min()}")
+    if counts.min() < 2:
+        raise DataError(f"every class needs >= 2 labelled pairs for a train/held-out split; {counts.idxmin()!r} has "
+                        f"{counts.min()}")
     valid = split_items(df, valid_pct=d.valid_pct, seed=d.split_seed).is_valid.values
     classes = sorted(df.label.unique())
     parts = []
@@ -107,10 +116,12 @@ def load_run_data(cfg: PipelineConfig, verbose: bool = False) -> RunData:
         except DataError as e:
             if verbose: print(f"no scene tiles: {e}")
     if d.unlabelled_ms:
-        x, names = tif_folder_patches(d.unlabelled_ms, lab.ms.shape[-1], d.max_unlabelled, d.split_seed, d.unlabelled_bands)
+        x, names = tif_folder_patches(d.unlabelled_ms, lab.ms.shape[-1], d.max_unlabelled, d.split_seed,
+                                      d.unlabelled_bands)
         parts.append(PairedPatches(x, EUROSAT_RGB_RENDERING(x, S2_12), names, ['unlabelled_ms'] * len(x)))
     unl = PairedPatches.concat(parts) if parts else None
-    return RunData(lab, np.where(~valid)[0], np.where(valid)[0], unl, classes, {c: run_classname(c) for c in classes}, source)
+    return RunData(lab, np.where(~valid)[0], np.where(valid)[0], unl, classes, {c: run_classname(c) for c in classes},
+                   source)
 
 # %% ../../nbs/51_app.rundata.ipynb #814b1b90
 def eval_sets(run, size: Optional[int] = None) -> dict:
@@ -128,4 +139,5 @@ def eval_sets(run, size: Optional[int] = None) -> dict:
 
 # %% ../../nbs/51_app.rundata.ipynb #722e8dd4
 def train_images(run, size: Optional[int] = None) -> torch.Tensor:
-    return (_rgb_tensor(run.data.labelled.rgb[run.data.train_idx], size or run.cfg.stage1.img_size) * 255).round().clamp(0, 255).to(torch.uint8)
+    return (_rgb_tensor(run.data.labelled.rgb[run.data.train_idx],
+                        size or run.cfg.stage1.img_size) * 255).round().clamp(0, 255).to(torch.uint8)

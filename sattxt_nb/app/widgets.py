@@ -94,7 +94,7 @@ def _check_vlm_config(folder: Path) -> None:
 
 # %% ../../nbs/55_app.widgets.ipynb #8128572e
 def load_vlm(src, which: str = 'vlm', device='cpu', cache=None) -> VLM:
-    "A `VLM` from a `VLM` object (returned as is), a `VLM.save` folder, or a run folder (`which`: 'vlm' or 'vlm_minilm')."
+    "A `VLM` from a `VLM` object (returned as is), a `VLM.save` folder or a run folder (`which`: 'vlm' or 'vlm_minilm')"
     if isinstance(src, VLM): return src
     p = find_artefact(src, which)
     _check_vlm_config(p)
@@ -116,7 +116,7 @@ def _detail_field(col: pd.Series, field: str, cls, where: str) -> pd.Series:
 
 # %% ../../nbs/55_app.widgets.ipynb #52dd6a7e
 def load_details(src) -> dict:
-    "Per-class prototype details `{class: DataFrame}` from a dict (of DataFrames or record lists), a JSON file or a run folder."
+    "Per-class prototype details `{class: DataFrame}` from a dict (of DataFrames or records), JSON file or run folder."
     if isinstance(src, dict): d, where = src, 'the details dict'
     else:
         p = find_artefact(src, 'details')
@@ -142,7 +142,7 @@ def _resize(rgb: np.ndarray, size: int) -> np.ndarray:
 
 # %% ../../nbs/55_app.widgets.ipynb #3079244e
 def list_images(folder: Union[str, Path, Sequence]) -> list:
-    "Image files under `folder` (recursively, natural order), or the given list of paths; `DataError` if there are none."
+    "Image files under `folder` (recursively, natural order) or the given list of paths; `DataError` if there are none."
     if isinstance(folder, (list, tuple)): paths = [Path(p) for p in folder]
     else:
         folder = Path(folder)
@@ -188,7 +188,8 @@ def _figure(w: float, h: float, ncols: int = 1, **kw):
 # %% ../../nbs/55_app.widgets.ipynb #c0383c37
 def parse_classnames(text: str) -> list:
     "Class names from a text box: one per line or comma separated, stripped, duplicates dropped; `DataError` if none."
-    names = list(dict.fromkeys(s.strip() for line in str(text or '').splitlines() for s in line.split(',') if s.strip()))
+    names = list(
+        dict.fromkeys(s.strip() for line in str(text or '').splitlines() for s in line.split(',') if s.strip()))
     if not names: raise DataError("type at least one class name (one per line, or comma separated)")
     return names
 
@@ -219,18 +220,21 @@ def _model_size(vlm: VLM) -> int:
 
 # %% ../../nbs/55_app.widgets.ipynb #41f3add7
 class ZeroShotExplorer(_App):
-    "Zero-shot labels for one image: pick or upload an image, type class names, switch model (text encoder) and templates."
-    def __init__(self, models=None, images=None, classnames: Sequence[str] = (), templates: Sequence[str] = DEFAULT_TEMPLATES,
+    "Zero-shot labels for one image: pick or upload an image, type class names, switch model (text encoder), templates."
+    def __init__(self, models=None, images=None, classnames: Sequence[str] = (),
+                 templates: Sequence[str] = DEFAULT_TEMPLATES,
                  device='cpu', cache=None):
         self._init_ui()
         self.templates, self.device, self.cache = list(templates), device, cache
         self.image, self.image_name, self.probs, self._models, self._loaded, self._clf = None, '', None, {}, {}, {}
         self.model = W.Dropdown(description='model', layout=W.Layout(width='420px'))
-        self.template = W.Dropdown(options=[(f'ensemble of {len(self.templates)}', -1)] + [(t, i) for i, t in enumerate(self.templates)],
+        self.template = W.Dropdown(options=[(f'ensemble of {len(self.templates)}', -1)] + [(t, i) for i,
+            t in enumerate(self.templates)],
                                    value=-1, description='templates', layout=W.Layout(width='420px'))
         self.picker = W.Dropdown(description='image', layout=W.Layout(width='420px'))
         self.upload = W.FileUpload(accept='.jpg,.jpeg,.png,.tif,.tiff', multiple=False, description='upload')
-        self.classes = W.Textarea(value='\n'.join(classnames), description='classes', placeholder='one class name per line',
+        self.classes = W.Textarea(value='\n'.join(classnames), description='classes',
+                                  placeholder='one class name per line',
                                   layout=W.Layout(width='420px', height='140px'))
         self.button = W.Button(description='classify', button_style='primary', icon='tags')
         self.button.on_click(lambda _: self.classify())
@@ -242,14 +246,16 @@ class ZeroShotExplorer(_App):
         self.button.disabled = not self._models
         if images is not None:
             try:
-                self.picker.options = [(p.name if isinstance(images, (list, tuple)) else str(p.relative_to(images)), str(p))
+                self.picker.options = [(p.name if isinstance(images, (list, tuple)) else str(p.relative_to(images)),
+                                        str(p))
                                        for p in list_images(images)]
                 self.picker.value = self.picker.options[0][1]
             except DataError as e: self.say(str(e), 'error')
         self.picker.observe(lambda c: self.set_image(c['new']) if c['new'] else None, 'value')
         self.upload.observe(self._on_upload, 'value')
         if self.picker.value: self.set_image(self.picker.value, quiet=True)
-        self.widget = W.VBox([W.HBox([W.VBox([self.model, self.template, self.picker, W.HBox([self.upload, self.button])]),
+        self.widget = W.VBox([W.HBox([W.VBox([self.model, self.template, self.picker,
+                                              W.HBox([self.upload, self.button])]),
                                       self.classes]), self.status, self.out])
 
     def _on_upload(self, change):
@@ -286,7 +292,8 @@ def classify(self: ZeroShotExplorer) -> Optional[pd.Series]:
         tpl = self.templates if self.template.value == -1 else [self.templates[self.template.value]]
         s = _model_size(vlm)
         x = torch.tensor(_resize(self.image, s)).permute(2, 0, 1)[None].float() / 255.
-        key = (self.model.value, tuple(names), tuple(tpl))     # class embeddings are reused until names/templates change
+        # class embeddings are reused until names/templates change
+        key = (self.model.value, tuple(names), tuple(tpl))
         if key not in self._clf: self._clf = {key: vlm.zero_shot_classifier(names, tpl)}
         with torch.no_grad(): p = vlm.classify(x, self._clf[key])[0].cpu().numpy()
     except SattxtError as e:
@@ -345,16 +352,19 @@ def sample_run(out: Union[str, Path], llm: bool = False, img_size: int = 56, pro
         enc = make()
         txt = caption_features(enc, caps)
         g_v = Projector(student.out_dim, proj_dim, hidden_dim=2 * proj_dim)
-        head, rec = train_alignment(g_v, feats[tr], txt[tr], feats[~tr], txt[~tr], AlignConfig(epochs=epochs, bs=32), seed=seed, device='cpu')
+        head, rec = train_alignment(g_v, feats[tr], txt[tr], feats[~tr], txt[~tr], AlignConfig(epochs=epochs, bs=32),
+                                    seed=seed, device='cpu')
         vlms[key] = VLM(student, enc, head).eval()
         record[key] = dict(rec, valid_loss=rec['train_valid_loss'][-1][1])
-        vlms[key].save(out/RUN_LAYOUT[key], extra=dict(sample_run=dict(seed=seed, epochs=epochs, img_size=img_size, n_train=int(tr.sum()),
+        vlms[key].save(out/RUN_LAYOUT[key],
+                       extra=dict(sample_run=dict(seed=seed, epochs=epochs, img_size=img_size, n_train=int(tr.sum()),
                                                                          data='embedded EuroSAT sample (RGB jpgs)')))
     teacher = vlms.get('vlm', vlms['vlm_minilm'])
     classes = list(EUROSAT_CLASSNAMES)
     names = [EUROSAT_CLASSNAMES[c] for c in classes]
     src = descriptions if descriptions is not None else _default_descriptions()
-    ds = (src if isinstance(src, DescriptionSet) else DescriptionSet.load(src)) if src is not None else DescriptionSet({})
+    ds = (src if isinstance(src,
+                            DescriptionSet) else DescriptionSet.load(src)) if src is not None else DescriptionSet({})
     ds = ds.subset(names, fallback='templates')
     labels = items.label.values
     shots = {EUROSAT_CLASSNAMES[c]: teacher.encode_image(imgs[tr & torch.from_numpy(labels == c)]) for c in classes}
@@ -364,7 +374,8 @@ def sample_run(out: Union[str, Path], llm: bool = False, img_size: int = 56, pro
                                                      default=lambda o: o.item() if hasattr(o, 'item') else str(o)))
     ds.save(out/RUN_LAYOUT['descriptions'])
     cfg = dict(kind='sattxt_nb.app.widgets.sample_run', seed=seed, img_size=img_size, proj_dim=proj_dim, epochs=epochs,
-               train_images=[str(p) for p in items.path[~items.is_valid]], valid_images=[str(p) for p in items.path[items.is_valid]],
+               train_images=[str(p) for p in items.path[~items.is_valid]],
+               valid_images=[str(p) for p in items.path[items.is_valid]],
                classes=classes, classnames=names, descriptions=str(src) if src is not None else 'templates',
                prototype_teacher='vlm' if llm else 'vlm_minilm', alignment=record, seconds=round(time.time() - t0, 1))
     (out/RUN_LAYOUT['config']).write_text(json.dumps(cfg, indent=1, default=str))
@@ -378,7 +389,8 @@ class RetrievalGallery(_App):
         self.device, self.cache, self.bs = device, cache, bs
         self.paths, self.gallery, self.results, self._vlm, self._src = [], None, None, None, model
         self.skipped = []
-        self.query = W.Text(placeholder='e.g. a river crossing fields', description='query', layout=W.Layout(width='480px'))
+        self.query = W.Text(placeholder='e.g. a river crossing fields', description='query',
+                            layout=W.Layout(width='480px'))
         self.k = W.IntSlider(value=k, min=1, max=24, description='top k')
         self.button = W.Button(description='search', button_style='primary', icon='search')
         self.button.on_click(lambda _: self.search())
@@ -456,26 +468,32 @@ INDICES = {'NDVI': ('B08', 'B04'), 'NDWI': ('B03', 'B08'), 'NDBI': ('B11', 'B08'
 
 # %% ../../nbs/55_app.widgets.ipynb #392176df
 class SpectralExplorer(_App):
-    "A Sentinel-2 patch as composites, a spectral index and one pixel's spectral profile (row/col boxes pick the pixel)."
+    "A Sentinel-2 patch as composites, a spectral index and one pixel's spectral profile (row/col boxes pick a pixel)."
     def __init__(self, patch=None, bands: Optional[Sequence[str]] = None, name: str = ''):
         self._init_ui()
-        self.x, self.bands, self.name, self.rgb, self.index_map, self.profile, self.pixel_index = None, [], name, None, None, None, None
+        self.x, self.bands, self.name, self.rgb = None, [], name, None
+        self.index_map, self.profile, self.pixel_index = None, None, None
         self.kind = W.Dropdown(options=list(COMPOSITES) + ['custom'], value='true_color', description='composite')
         self.r, self.g, self.b = (W.Dropdown(description=d) for d in ('red', 'green', 'blue'))
         self.index = W.Dropdown(options=list(INDICES), value='NDVI', description='index')
-        self.row, self.col = W.BoundedIntText(description='row', min=0, max=0), W.BoundedIntText(description='col', min=0, max=0)
+        self.row, self.col = W.BoundedIntText(description='row', min=0, max=0), W.BoundedIntText(description='col',
+            min=0, max=0)
         self._busy = True
         if patch is not None: self.set_patch(patch, bands, name)
-        elif not self.last_message: self.say("no patch: pass a GeoTIFF path or a (C,H,W) array with its band names", 'error')
-        for w in (self.kind, self.r, self.g, self.b, self.index, self.row, self.col): w.observe(lambda _: self.update(), 'value')
+        elif not self.last_message:
+            self.say("no patch: pass a GeoTIFF path or a (C,H,W) array with its band names", 'error')
+        for w in (self.kind, self.r, self.g, self.b, self.index, self.row, self.col):
+            w.observe(lambda _: self.update(), 'value')
         self._busy = False
         if self.x is not None: self.update()
-        self.widget = W.VBox([W.HBox([W.VBox([self.kind, self.index]), W.VBox([self.r, self.g, self.b]), W.VBox([self.row, self.col])]),
+        self.widget = W.VBox([W.HBox([W.VBox([self.kind, self.index]), W.VBox([self.r, self.g, self.b]),
+                                      W.VBox([self.row, self.col])]),
                               self.status, self.out])
 
     def composite_bands(self) -> list:
         "The three bands of the chosen composite."
-        return list(COMPOSITES[self.kind.value]) if self.kind.value != 'custom' else [self.r.value, self.g.value, self.b.value]
+        return list(COMPOSITES[self.kind.value]) if self.kind.value != 'custom' else [self.r.value, self.g.value,
+            self.b.value]
 
 # %% ../../nbs/55_app.widgets.ipynb #a694927b
 @patch
@@ -491,7 +509,8 @@ def set_patch(self: SpectralExplorer, patch, bands: Optional[Sequence[str]] = No
             if bands is None: bands = S2_12 if x.shape[0] == 12 else EUROSAT_FILE_ORDER if x.shape[0] == 13 else None
             if bands is None: raise DataError(f"a {x.shape[0]}-channel array needs its band names (bands=[...])")
             bands = check_band_names(bands)
-            if len(bands) != x.shape[0]: raise DataError(f"the array has {x.shape[0]} channels but {len(bands)} band names were given")
+            if len(bands) != x.shape[0]:
+                raise DataError(f"the array has {x.shape[0]} channels but {len(bands)} band names were given")
     except SattxtError as e:
         self.say(str(e), 'error'); self._busy = busy; return None
     self.x, self.bands, self.name = x.astype(np.float32), list(bands), name or 'patch'
@@ -511,7 +530,9 @@ def update(self: SpectralExplorer):
     try:
         cb = self.composite_bands()
         miss = [b for b in cb if b not in self.bands]
-        if miss: raise DataError(f"the {self.kind.value} composite needs {miss}, which this patch ({len(self.bands)} bands) lacks")
+        if miss:
+            raise DataError(f"the {self.kind.value} composite needs {miss}, which this patch ({len(self.bands)} bands) "
+                            "lacks")
         a, b = INDICES[self.index.value]
         miss = [x for x in (a, b) if x not in self.bands]
         if miss: raise DataError(f"{self.index.value} needs {miss}, which this patch lacks")
@@ -522,7 +543,8 @@ def update(self: SpectralExplorer):
     self.profile = pd.Series(self.x[:, r, c], index=self.bands, name=f'pixel ({r}, {c})')
     self.pixel_index = float(self.index_map[r, c])
     self._show(self.figure())
-    self.say(f"{self.name}: pixel ({r}, {c}) {self.index.value} = {self.pixel_index:.3f}; composite {'-'.join(cb)}", 'ok')
+    self.say(f"{self.name}: pixel ({r}, {c}) {self.index.value} = {self.pixel_index:.3f}; composite {'-'.join(cb)}",
+             'ok')
     return self
 
 # %% ../../nbs/55_app.widgets.ipynb #75be22cb
@@ -532,23 +554,27 @@ def figure(self: SpectralExplorer):
     fig, (a, b, c) = _figure(11, 3.3, 3, width_ratios=[1, 1.2, 1.7])
     r, cc = self.row.value, self.col.value
     a.imshow(self.rgb); a.set_title(f"{self.name}: {'-'.join(self.composite_bands())}", fontsize=8)
-    im = b.imshow(self.index_map, cmap='RdYlGn' if self.index.value == 'NDVI' else 'BrBG' if self.index.value == 'NDWI' else 'PuOr_r',
+    im = b.imshow(self.index_map,
+                  cmap='RdYlGn' if self.index.value == 'NDVI' else 'BrBG' if self.index.value == 'NDWI' else 'PuOr_r',
                   vmin=-1, vmax=1)
-    fig.colorbar(im, ax=b, shrink=0.8); b.set_title(f"{self.index.value} = {'-'.join(INDICES[self.index.value])} normalised", fontsize=8)
+    fig.colorbar(im, ax=b, shrink=0.8)
+    b.set_title(f"{self.index.value} = {'-'.join(INDICES[self.index.value])} normalised", fontsize=8)
     for ax in (a, b): ax.plot([cc], [r], marker='+', c='magenta', ms=14, mew=2); ax.set_axis_off()
     wl = [S2_BAND_INFO[k].wavelength for k in self.bands]
     order = np.argsort(wl)
     c.plot(np.array(wl)[order], self.profile.values[order], 'o-', c='k', ms=4, lw=1)
     for k in self.composite_bands():
         i = self.bands.index(k); c.plot([wl[i]], [self.profile.values[i]], 'o', ms=9, mfc='none', mec='magenta')
-    for i in order: c.annotate(self.bands[i], (wl[i], self.profile.values[i]), fontsize=6, xytext=(2, 4), textcoords='offset points')
+    for i in order:
+        c.annotate(self.bands[i], (wl[i], self.profile.values[i]), fontsize=6, xytext=(2, 4),
+                   textcoords='offset points')
     c.set(xlabel='wavelength (nm)', ylabel='value (L1C digital number)', title=f"profile at row {r}, col {cc}")
     c.title.set_fontsize(8)
     return fig
 
 # %% ../../nbs/55_app.widgets.ipynb #27dc213f
 class PrototypeInspector(_App):
-    "One class's AVION descriptions (score, z, flag, kept, weight) with beta, gamma and the z threshold as live sliders."
+    "One class's AVION descriptions (score, z, flag, kept, weight) with beta, gamma and z threshold as live sliders."
     def __init__(self, details=None, beta: float = 10.0, gamma: float = 2.0, z_threshold: float = 3.0, rows: int = 12):
         self._init_ui()
         self.details, self.rows, self.current = {}, rows, None
@@ -559,23 +585,27 @@ class PrototypeInspector(_App):
         self.html = W.HTML()
         try:
             self.details = load_details(details) if details is not None else {}
-            if not self.details: raise ArtefactMissing("no prototype details: pass a run folder, a details.json file or a details dict")
+            if not self.details:
+                raise ArtefactMissing("no prototype details: pass a run folder, a details.json file or a details dict")
             self.cls.options = list(self.details); self.cls.value = self.cls.options[0]
         except SattxtError as e: self.say(str(e), 'error')
         for w in (self.cls, self.beta, self.gamma, self.z): w.observe(lambda _: self.update(), 'value')
-        self.widget = W.VBox([W.HBox([self.cls, W.VBox([self.beta, self.gamma, self.z])]), self.status, self.out, self.html])
+        self.widget = W.VBox([W.HBox([self.cls, W.VBox([self.beta, self.gamma, self.z])]), self.status, self.out,
+                              self.html])
         if self.details: self.update()
 
 # %% ../../nbs/55_app.widgets.ipynb #c51c8c1e
 @patch
 def table(self: PrototypeInspector, cls: Optional[str] = None) -> pd.DataFrame:
-    "The class's descriptions with `kept` and `weight` recomputed for the current beta, gamma and z threshold, heaviest first."
+    "The class's descriptions, `kept` and `weight` recomputed for current beta, gamma and z threshold; heaviest first"
     cls = cls or self.cls.value
-    if cls not in self.details: raise DataError(f"no prototype details for class {cls!r}; classes: {list(self.details)[:10]}")
+    if cls not in self.details:
+        raise DataError(f"no prototype details for class {cls!r}; classes: {list(self.details)[:10]}")
     df = self.details[cls][['caption', 'score', 'z', 'flag']].copy()
     keep = prune_mask(torch.tensor(df.z.values), self.z.value)
     df['kept'] = keep.numpy()
-    df['weight'] = aggregation_weights(df.score.to_numpy(copy=True), df.flag.to_numpy(copy=True), keep, self.beta.value, self.gamma.value).numpy()
+    df['weight'] = aggregation_weights(df.score.to_numpy(copy=True), df.flag.to_numpy(copy=True), keep, self.beta.value,
+                                       self.gamma.value).numpy()
     return prototype_table({cls: df}, cls)
 
 # %% ../../nbs/55_app.widgets.ipynb #a05136b7
@@ -600,5 +630,6 @@ def figure(self: PrototypeInspector):
     "Weight against teacher score (`prototypes.plot_prototype`) for the current settings."
     fig, ax = _figure(6, 3.6)
     plot_prototype({self.cls.value: self.current}, self.cls.value, ax=ax, z_threshold=self.z.value)
-    ax.set_title(f"{ax.get_title()} (beta {self.beta.value:g}, gamma {self.gamma.value:g}, z <= {self.z.value:g})", fontsize=9)
+    ax.set_title(f"{ax.get_title()} (beta {self.beta.value:g}, gamma {self.gamma.value:g}, z <= {self.z.value:g})",
+                 fontsize=9)
     return fig

@@ -40,7 +40,8 @@ __all__ = ['FEW_SHOT_LADDER', 'B2N_LADDER', 'RETRIEVAL_LADDER', 'cosine_term', '
 def cosine_term(s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     "Mean over rows of `1 - cos(s_i, t_i)` for `s`, `t` of shape (N, D) (a scalar in [0, 2])."
     if s.ndim != 2 or s.shape != t.shape:
-        raise DataError(f"cosine_term needs two (N, D) tensors of the same shape, got {tuple(s.shape)} and {tuple(t.shape)}")
+        raise DataError(f"cosine_term needs two (N, D) tensors of the same shape, got {tuple(s.shape)} and "
+                        f"{tuple(t.shape)}")
     if not len(s): raise DataError("cosine_term got empty tensors")
     return (1 - F.cosine_similarity(s.float(), t.float(), dim=-1)).mean()
 
@@ -63,10 +64,11 @@ def kl_warmup_weight(step: int, total_steps: int, warmup_pct: float = 0.3) -> fl
 
 # %% ../../nbs/43_avion.learner.ipynb #8edd953a
 class FeatureProjection(nn.Module):
-    "Student -> teacher embedding map for the cosine terms: identity when the sizes match (`'auto'`), else a learnable linear map."
+    "Student -> teacher embedding map for the cosine terms: identity if the sizes match (`'auto'`), else a linear map."
     def __init__(self, student_dim: int, teacher_dim: int, kind: str = 'auto'):
         super().__init__()
-        if kind not in ('auto', 'linear', 'identity'): raise DataError(f"projection must be 'auto', 'linear' or 'identity', got {kind!r}")
+        if kind not in ('auto', 'linear', 'identity'):
+            raise DataError(f"projection must be 'auto', 'linear' or 'identity', got {kind!r}")
         self.student_dim, self.teacher_dim = int(student_dim), int(teacher_dim)
         if kind == 'identity' and self.student_dim != self.teacher_dim:
             raise DataError(f"projection='identity' but the student embeds in {self.student_dim} and the teacher in "
@@ -80,10 +82,12 @@ class FeatureProjection(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         "Map student embeddings `(..., student_dim)` to `(..., teacher_dim)`."
         if x.shape[-1] != self.student_dim:
-            raise DataError(f"FeatureProjection expects student embeddings of width {self.student_dim}, got {tuple(x.shape)}")
+            raise DataError(f"FeatureProjection expects student embeddings of width {self.student_dim}, got "
+                            f"{tuple(x.shape)}")
         return x if self.proj is None else self.proj(x)
 
-    def extra_repr(self): return f"{self.student_dim} -> {self.teacher_dim}" + (", identity" if self.identity else ", linear")
+    def extra_repr(self):
+        return f"{self.student_dim} -> {self.teacher_dim}" + (", identity" if self.identity else ", linear")
 
 # %% ../../nbs/43_avion.learner.ipynb #e2a734b3
 @dataclass
@@ -113,14 +117,19 @@ class AvionConfig:
     def __post_init__(self):
         for k in ('ce_weight', 'vis_weight', 'txt_weight', 'kl_weight', 'lr', 'wd'):
             v = getattr(self, k)
-            if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0): raise DataError(f"AvionConfig.{k} must be a finite number >= 0, got {v!r}")
+            if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
+                raise DataError(f"AvionConfig.{k} must be a finite number >= 0, got {v!r}")
         if not self.tau > 0: raise DataError(f"AvionConfig.tau must be > 0, got {self.tau}")
-        if not 0 <= self.warmup_pct <= 1: raise DataError(f"AvionConfig.warmup_pct must lie in [0, 1], got {self.warmup_pct}")
-        if int(self.steps) < 1 or int(self.bs) < 1: raise DataError(f"AvionConfig.steps and .bs must be >= 1, got {self.steps}, {self.bs}")
+        if not 0 <= self.warmup_pct <= 1:
+            raise DataError(f"AvionConfig.warmup_pct must lie in [0, 1], got {self.warmup_pct}")
+        if int(self.steps) < 1 or int(self.bs) < 1:
+            raise DataError(f"AvionConfig.steps and .bs must be >= 1, got {self.steps}, {self.bs}")
         if self.student_text not in ('template', 'avion'):
             raise DataError(f"AvionConfig.student_text must be 'template' or 'avion', got {self.student_text!r}")
-        if '{}' not in self.template: raise DataError(f"AvionConfig.template must contain '{{}}' for the class name: {self.template!r}")
-        if self.ce_weight + self.vis_weight + self.txt_weight + self.kl_weight == 0: raise DataError("AvionConfig: every loss term is switched off")
+        if '{}' not in self.template:
+            raise DataError(f"AvionConfig.template must contain '{{}}' for the class name: {self.template!r}")
+        if self.ce_weight + self.vis_weight + self.txt_weight + self.kl_weight == 0:
+            raise DataError("AvionConfig: every loss term is switched off")
 
     @property
     def needs_teacher(self) -> bool:
@@ -171,7 +180,8 @@ class AvionLoss(nn.Module):
         super().__init__()
         self.ce_weight, self.vis_weight, self.txt_weight, self.kl_weight = ce_weight, vis_weight, txt_weight, kl_weight
         self.tau, self.retrieval, self.kl_scale, self.terms = tau, retrieval, 1.0, {}
-        if not (ce_weight or vis_weight or txt_weight or kl_weight): raise DataError("AvionLoss: every term is switched off")
+        if not (ce_weight or vis_weight or txt_weight or kl_weight):
+            raise DataError("AvionLoss: every term is switched off")
 
     @classmethod
     def from_config(cls, cfg: AvionConfig, retrieval: bool = False):
@@ -180,7 +190,8 @@ class AvionLoss(nn.Module):
 
     def _need(self, out, keys, term):
         miss = [k for k in keys if out.get(k) is None]
-        if miss: raise DataError(f"the {term} term is on but the model output has no {miss} (no teacher targets given?)")
+        if miss:
+            raise DataError(f"the {term} term is on but the model output has no {miss} (no teacher targets given?)")
 
 # %% ../../nbs/43_avion.learner.ipynb #125938e2
 @patch
@@ -188,7 +199,8 @@ def forward(self: AvionLoss, out: dict, *yb) -> torch.Tensor:
     "Total loss from the model output dict (and the labels `yb[0]` for classification)."
     logits = out['logits'].float()
     if self.retrieval:
-        if logits.shape[0] != logits.shape[1]: raise DataError(f"retrieval logits must be (B, B), got {tuple(logits.shape)}")
+        if logits.shape[0] != logits.shape[1]:
+            raise DataError(f"retrieval logits must be (B, B), got {tuple(logits.shape)}")
         tgt = torch.arange(len(logits), device=logits.device)
         ce = (F.cross_entropy(logits, tgt) + F.cross_entropy(logits.T, tgt)) / 2
     else: ce = F.cross_entropy(logits, yb[0].long())
@@ -227,7 +239,7 @@ class CachedClassText:
 
 # %% ../../nbs/43_avion.learner.ipynb #9fb86efc
 def check_class_lists(student_classes: Sequence[str], teacher_classes: Sequence[str]):
-    "Raise `DataError` unless the teacher's class list is the student's (same classes, same order), naming the differences."
+    "Raise `DataError` unless the teacher's class list is the student's (same classes and order), naming differences."
     s, t = list(student_classes), list(teacher_classes)
     for who, lst in (('student', s), ('teacher', t)):
         dup = sorted({c for c in lst if lst.count(c) > 1})
@@ -235,8 +247,8 @@ def check_class_lists(student_classes: Sequence[str], teacher_classes: Sequence[
     if s == t: return
     only_s, only_t = [c for c in s if c not in t], [c for c in t if c not in s]
     if only_s or only_t:
-        raise DataError(f"the teacher's classes differ from the student's: only in the student {only_s}, only in the teacher "
-                        f"{only_t} ({len(s)} student vs {len(t)} teacher classes)")
+        raise DataError(f"the teacher's classes differ from the student's: only in the student {only_s}, only in the "
+                        f"teacher {only_t} ({len(s)} student vs {len(t)} teacher classes)")
     i = next(i for i, (a, b) in enumerate(zip(s, t)) if a != b)
     raise DataError(f"the teacher has the student's classes in a different order (position {i}: student {s[i]!r}, "
                     f"teacher {t[i]!r}); the KL term compares class columns one by one")
@@ -244,7 +256,7 @@ def check_class_lists(student_classes: Sequence[str], teacher_classes: Sequence[
 # %% ../../nbs/43_avion.learner.ipynb #7ac7ea4e
 @dataclass
 class TeacherTargets:
-    "The teacher's class targets t*_T: one L2-normalised row per class of `classes` (`kind`: 'templates' or 'prototypes')."
+    "The teacher's class targets t*_T: one L2-normalised row per class of `classes` (`kind`: 'templates'/'prototypes')."
     classes: list
     features: torch.Tensor
     kind: str = 'templates'
@@ -253,8 +265,10 @@ class TeacherTargets:
         if not self.classes: raise DataError("TeacherTargets: empty class list")
         f = torch.as_tensor(self.features).detach().float().cpu()
         if f.ndim != 2 or len(f) != len(self.classes):
-            raise DataError(f"TeacherTargets: {len(self.classes)} classes but features of shape {tuple(f.shape)} (want (C, D))")
-        if not torch.isfinite(f).all() or (f.norm(dim=-1) == 0).any(): raise DataError("TeacherTargets: non-finite or all-zero class features")
+            raise DataError(f"TeacherTargets: {len(self.classes)} classes but features of shape {tuple(f.shape)} (want "
+                            "(C, D))")
+        if not torch.isfinite(f).all() or (f.norm(dim=-1) == 0).any():
+            raise DataError("TeacherTargets: non-finite or all-zero class features")
         dup = sorted({c for c in self.classes if self.classes.count(c) > 1})
         if dup: raise DataError(f"TeacherTargets: duplicate classes {dup}")
         self.features = F.normalize(f, dim=-1)
@@ -281,12 +295,13 @@ def _description_set(descriptions):
     if isinstance(descriptions, (str, Path)): return DescriptionSet.load(descriptions)
     if isinstance(descriptions, DescriptionSet): return descriptions
     if isinstance(descriptions, dict): return DescriptionSet(descriptions)
-    raise DataError(f"descriptions must be a DescriptionSet, a {{class name: [captions]}} dict or a path, got {type(descriptions).__name__}")
+    raise DataError(f"descriptions must be a DescriptionSet, a {{class name: [captions]}} dict or a path, got "
+                    f"{type(descriptions).__name__}")
 
 # %% ../../nbs/43_avion.learner.ipynb #f9d98a23
 def teacher_prototype_targets(text_features_fn: Callable, classes: Sequence[str], classnames: Optional[Sequence[str]],
                               descriptions, shot_features: dict, **kwargs) -> tuple:
-    "t*_T = AVION's selective LLM prototypes per class -> `(TeacherTargets, details)`; `shot_features[class]` = teacher image features of its shots."
+    "t*_T = AVION's selective LLM prototypes -> `(TeacherTargets, details)`; `shot_features[c]`: c's shot features."
     from sattxt_nb.avion.prototypes import build_prototypes
     names = list(classnames if classnames is not None else classes)
     if len(names) != len(classes): raise DataError(f"{len(classes)} classes but {len(names)} class names")
@@ -312,7 +327,7 @@ def _as_float_images(x: torch.Tensor) -> torch.Tensor:
 
 # %% ../../nbs/43_avion.learner.ipynb #0aef97b4
 class _StudentWrapper(nn.Module):
-    "What the AVION models share: the trainable parameters and student image embeddings (from images or cached prefix tokens)."
+    "What the AVION models share: trainable parameters, student image embeddings (from images or cached prefix tokens)"
     def trainable_parameters(self, projection: bool = True) -> list:
         "Prompts + logit scale (+ the projection's weight when it is a learnable map and `projection`)."
         return self.student.trainable_parameters() + (list(self.proj.parameters()) if projection else [])
@@ -323,16 +338,18 @@ class _StudentWrapper(nn.Module):
 
 # %% ../../nbs/43_avion.learner.ipynb #76673dea
 class AvionModel(_StudentWrapper):
-    "Prompted student + class prompts + projection + teacher class targets: `forward(x, v_t)` -> the dict `AvionLoss` reads."
+    "Prompted student + class prompts + projection + teacher targets: `forward(x, v_t)` -> the dict `AvionLoss` reads."
     def __init__(self, student: PromptedVLM, classes: Sequence[str], classnames: Optional[Sequence[str]] = None,
                  teacher: Optional[TeacherTargets] = None, template: str = 'a satellite image of {}.',
                  projection: str = 'auto', from_prefix: bool = True, student_text: str = 'template'):
         super().__init__()
-        if not isinstance(student, PromptedVLM): raise SattxtError(f"AvionModel needs a PromptedVLM student, got {type(student).__name__}")
+        if not isinstance(student, PromptedVLM):
+            raise SattxtError(f"AvionModel needs a PromptedVLM student, got {type(student).__name__}")
         self.classes = [str(c) for c in classes]
         self.classnames = list(classnames) if classnames is not None else list(self.classes)
         if len(self.classes) < 2: raise DataError(f"classification needs at least 2 classes, got {self.classes}")
-        if len(self.classnames) != len(self.classes): raise DataError(f"{len(self.classes)} classes but {len(self.classnames)} class names")
+        if len(self.classnames) != len(self.classes):
+            raise DataError(f"{len(self.classes)} classes but {len(self.classnames)} class names")
         if teacher is not None: check_class_lists(self.classes, teacher.classes)
         self.student, self.template, self.from_prefix, self.student_text = student, template, from_prefix, student_text
         texts = student_class_texts(self.classes, self.classnames, student_text, template)
@@ -361,7 +378,7 @@ class AvionModel(_StudentWrapper):
 # %% ../../nbs/43_avion.learner.ipynb #0bb832c1
 @patch
 def forward(self: AvionModel, x: torch.Tensor, v_t: Optional[torch.Tensor] = None) -> dict:
-    "Student logits over the classes and, with a teacher, the distillation inputs (`v_s`, `v_t`, `t_s`, `t_t`, `logits_t`)."
+    "Student logits over the classes and, with a teacher, distillation inputs (`v_s`, `v_t`, `t_s`, `t_t`, `logits_t`)"
     z_i, z_t = self.encode_images(x), self.class_text()
     out = dict(logits=self.student.logits(z_i, z_t))
     if self.has_teacher and v_t is not None:
@@ -375,11 +392,12 @@ def forward(self: AvionModel, x: torch.Tensor, v_t: Optional[torch.Tensor] = Non
 
 # %% ../../nbs/43_avion.learner.ipynb #50d72684
 class AvionRetrievalModel(_StudentWrapper):
-    "Prompted student on (image, caption) batches: `forward(x, v_t, t_t, cap)` -> B x B logits and the distillation inputs."
+    "Prompted student on (image, caption) batches: `forward(x, v_t, t_t, cap)` -> B x B logits and distillation inputs."
     def __init__(self, student: PromptedVLM, captions: Sequence[str], teacher_dim: Optional[int] = None,
                  projection: str = 'auto', from_prefix: bool = True):
         super().__init__()
-        if not isinstance(student, PromptedVLM): raise SattxtError(f"AvionRetrievalModel needs a PromptedVLM student, got {type(student).__name__}")
+        if not isinstance(student, PromptedVLM):
+            raise SattxtError(f"AvionRetrievalModel needs a PromptedVLM student, got {type(student).__name__}")
         self.captions = [str(c) for c in captions]
         if not self.captions: raise DataError("AvionRetrievalModel needs captions")
         self.student, self.from_prefix, self.teacher_dim = student, from_prefix, teacher_dim
@@ -398,9 +416,11 @@ class AvionRetrievalModel(_StudentWrapper):
         if self.has_teacher and v_t is not None and t_t is not None:
             v_t, t_t = F.normalize(v_t.float().to(z_i.device), dim=-1), F.normalize(t_t.float().to(z_i.device), dim=-1)
             if v_t.shape[1] != self.teacher_dim or t_t.shape[1] != self.teacher_dim:
-                raise DataError(f"teacher features must be {self.teacher_dim}-d, got {tuple(v_t.shape)} and {tuple(t_t.shape)}")
+                raise DataError(f"teacher features must be {self.teacher_dim}-d, got {tuple(v_t.shape)} and "
+                                f"{tuple(t_t.shape)}")
             scale = self.student.logit_scale.exp()
-            out.update(v_s=self.proj(z_i), v_t=v_t, t_s=self.proj(z_t), t_t=t_t, logits_t=(scale * v_t @ t_t.T).detach())
+            out.update(v_s=self.proj(z_i), v_t=v_t, t_s=self.proj(z_t), t_t=t_t,
+                       logits_t=(scale * v_t @ t_t.T).detach())
         return out
 
 # %% ../../nbs/43_avion.learner.ipynb #4089a783
@@ -422,13 +442,14 @@ class _StepData(torch.utils.data.Dataset):
 
 # %% ../../nbs/43_avion.learner.ipynb #7ded652d
 class _PairData(torch.utils.data.Dataset):
-    "Retrieval samples: image order as in `_StepData`, one seeded caption of each sampled image -> (x, v_t, t_t, cap, img)."
+    "Retrieval samples: image order as in `_StepData`, one seeded caption per sampled image -> (x, v_t, t_t, cap, img)."
     def __init__(self, x, captions_of, v_t, t_t, steps, bs, seed):
         self.x, self.v_t, self.t_t = x, v_t, t_t
         self.order = _StepData([x], steps, bs, seed).order
         g = np.random.default_rng(seed + 7919)
         self.cap = np.array([captions_of[j][int(g.integers(len(captions_of[j])))] for j in self.order])
-        if self.cap.max() >= len(t_t): raise DataError(f"caption index {self.cap.max()} but only {len(t_t)} teacher caption features")
+        if self.cap.max() >= len(t_t):
+            raise DataError(f"caption index {self.cap.max()} but only {len(t_t)} teacher caption features")
     def __len__(self): return len(self.order)
     def __getitem__(self, i):
         j, c = int(self.order[i]), int(self.cap[i])
@@ -444,7 +465,8 @@ def _step_dls(ds, bs: int, n_inp: int, device=None):
     return dls
 
 # %% ../../nbs/43_avion.learner.ipynb #32165d6a
-def avion_dls(x: torch.Tensor, y, v_t: Optional[torch.Tensor] = None, steps: int = 120, bs: int = 4, seed: int = 0, device=None):
+def avion_dls(x: torch.Tensor, y, v_t: Optional[torch.Tensor] = None, steps: int = 120, bs: int = 4, seed: int = 0,
+              device=None):
     "fastai DataLoaders of `(x, v_t, y)` for `steps` steps of batch `bs` (seeded permutations; `v_t` zeros when None)."
     y = torch.as_tensor(np.asarray(y), dtype=torch.long)
     if len(y) != len(x): raise DataError(f"{len(x)} training inputs but {len(y)} labels")
@@ -454,7 +476,7 @@ def avion_dls(x: torch.Tensor, y, v_t: Optional[torch.Tensor] = None, steps: int
 # %% ../../nbs/43_avion.learner.ipynb #3e02e5e1
 def avion_retrieval_dls(x: torch.Tensor, captions_of: Sequence[Sequence[int]], v_t: torch.Tensor, t_t: torch.Tensor,
                         steps: int = 120, bs: int = 4, seed: int = 0, device=None):
-    "DataLoaders of `(x, v_t, t_t, caption index, image index)`: each sample is an image and one of its captions (seeded)."
+    "DataLoaders of `(x, v_t, t_t, caption index, image index)`: each sample an image and one of its captions (seeded)"
     if len(captions_of) != len(x): raise DataError(f"{len(x)} images but caption lists for {len(captions_of)}")
     empty = [i for i, c in enumerate(captions_of) if not len(c)]
     if empty: raise DataError(f"image(s) {empty[:5]} have no caption")
@@ -492,7 +514,8 @@ def avion_learner(model: nn.Module, dls, cfg: AvionConfig = AvionConfig(), cbs=N
     from fastai.optimizer import OptimWrapper
     from sattxt_nb.callbacks import NaNGuard
     if cfg.needs_teacher and not model.has_teacher:
-        raise DataError("the config switches distillation terms on (vis/txt/kl weight > 0) but the model has no teacher targets")
+        raise DataError("the config switches distillation terms on (vis/txt/kl weight > 0) but the model has no "
+                        "teacher targets")
     params = model.trainable_parameters(projection=bool(cfg.vis_weight or cfg.txt_weight))
     opt = partial(OptimWrapper, opt=partial(torch.optim.AdamW, weight_decay=cfg.wd))
     loss = AvionLoss.from_config(cfg, retrieval=isinstance(model, AvionRetrievalModel))
@@ -517,13 +540,16 @@ def _fit(learn, progress: bool):
     return learn
 
 # %% ../../nbs/43_avion.learner.ipynb #6963d683
-def train_avion(student: PromptedVLM, x: torch.Tensor, y, classes: Sequence[str], classnames: Optional[Sequence[str]] = None,
-                v_t: Optional[torch.Tensor] = None, teacher: Optional[TeacherTargets] = None, cfg: AvionConfig = AvionConfig(),
+def train_avion(student: PromptedVLM, x: torch.Tensor, y, classes: Sequence[str],
+                classnames: Optional[Sequence[str]] = None,
+                v_t: Optional[torch.Tensor] = None, teacher: Optional[TeacherTargets] = None,
+                cfg: AvionConfig = AvionConfig(),
                 seed: int = 0, from_prefix: bool = True, progress: bool = False, device=None):
-    "Train the prompts of `student` on `(x, y)` for `cfg.steps` steps -> the fitted `Learner` (`learn.model` is the `AvionModel`)."
+    "Train the prompts of `student` on `(x, y)` for `cfg.steps` steps -> the fitted `Learner` (model: an `AvionModel`)"
     model = AvionModel(student, classes, classnames, teacher if cfg.needs_teacher else None, cfg.template,
                        cfg.projection, from_prefix, cfg.student_text)
-    if cfg.needs_teacher and v_t is None: raise DataError("distillation terms are on but no teacher image features v_t were given")
+    if cfg.needs_teacher and v_t is None:
+        raise DataError("distillation terms are on but no teacher image features v_t were given")
     set_seed(seed)
     dls = avion_dls(x, y, v_t if cfg.needs_teacher else None, cfg.steps, cfg.bs, seed, device=device or student.device)
     return _fit(avion_learner(model, dls, cfg), progress)
@@ -905,9 +931,12 @@ def ladder_variants(cfg: AvionConfig, ladder: dict) -> dict:
     allowed, out = {f.name for f in fields(AvionConfig)}, {}
     for name, row in ladder.items():
         row = dict(row); kind = row.pop('kind', 'train')
-        if kind not in ('teacher', 'student', 'train'): raise DataError(f"ladder row {name!r}: kind must be 'teacher', 'student' or 'train', got {kind!r}")
+        if kind not in ('teacher', 'student', 'train'):
+            raise DataError(f"ladder row {name!r}: kind must be 'teacher', 'student' or 'train', got {kind!r}")
         bad = sorted(set(row) - allowed)
-        if bad: raise DataError(f"ladder row {name!r}: unknown setting(s) {bad}; allowed: 'kind' and the AvionConfig fields")
+        if bad:
+            raise DataError(
+                f"ladder row {name!r}: unknown setting(s) {bad}; allowed: 'kind' and the AvionConfig fields")
         out[name] = (kind, replace(cfg, **row))
     return out
 
@@ -937,7 +966,7 @@ class _TextMemo:
 # %% ../../nbs/43_avion.learner.ipynb #09d64103
 @torch.no_grad()
 def prefix_cache(student: PromptedVLM, images: torch.Tensor, bs: int = 128) -> torch.Tensor:
-    "The student's frozen prefix tokens (`visual.prefix_tokens`) of all images (uint8 or [0,1]), in batches -> float32 on CPU."
+    "The student's frozen prefix tokens (`visual.prefix_tokens`) of all images (uint8 or [0,1]) -> float32 on CPU."
     if not len(images): raise DataError("prefix_cache: no images")
     return torch.cat([student.visual.prefix_tokens(_as_float_images(images[i:i + bs]).to(student.device)).float().cpu()
                       for i in range(0, len(images), bs)])
@@ -947,7 +976,9 @@ class _SetCache:
     "Per dataset, computed once: teacher image embeddings, teacher template targets, student prefix tokens per depth."
     def __init__(self, s, teacher, templates):
         self.s, self.y = s, np.asarray(s.labels)
-        if self.y.ndim != 1: raise DataError(f"{s.name}: AVION's protocols need single-label classes, got labels of shape {self.y.shape}")
+        if self.y.ndim != 1:
+            raise DataError(
+                f"{s.name}: AVION's protocols need single-label classes, got labels of shape {self.y.shape}")
         self.v_t = teacher.encode_image(_as_float_images(s.images)).float().cpu()
         self.templates = teacher_template_targets(teacher, s.classes, s.classnames, templates)
         self.tokens = {}
@@ -1228,9 +1259,10 @@ def _recall(zi: torch.Tensor, zt: torch.Tensor, img_of_txt) -> dict:
 # %% ../../nbs/43_avion.learner.ipynb #d433cc9c
 def run_retrieval(teacher, student, train_images: torch.Tensor, train_captions: Sequence, test_images: torch.Tensor,
                   test_captions: Sequence, seeds: Sequence[int] = (1, 2, 3), n_train: Optional[int] = None,
-                  cfg: AvionConfig = AvionConfig(), ladder: Optional[dict] = None, name: str = 'retrieval', note: str = '',
+                  cfg: AvionConfig = AvionConfig(), ladder: Optional[dict] = None, name: str = 'retrieval',
+                  note: str = '',
                   out=None, progress: bool = True, verbose: bool = True) -> dict:
-    "Retrieval ladder: prompts trained on (image, caption) pairs (CLIP loss + distillation), R@1/5/10 and mR on the test set."
+    "Retrieval ladder: prompts trained on (image, caption) pairs (CLIP loss + distillation); R@1/5/10 and mR on test."
     log = print if verbose else (lambda *a, **k: None)
     t_all, variants = time.time(), ladder_variants(cfg, ladder or RETRIEVAL_LADDER)
     for what, im, cp in (('train', train_images, train_captions), ('test', test_images, test_captions)):
@@ -1242,9 +1274,12 @@ def run_retrieval(teacher, student, train_images: torch.Tensor, train_captions: 
     if n_train is not None and not 1 <= n_train <= len(train_images):
         raise DataError(f"n_train={n_train} but there are {len(train_images)} training images")
     t0 = time.time()
-    v_tr, t_tr = teacher.encode_image(_as_float_images(train_images)).float().cpu(), teacher.encode_text(tr_flat).float().cpu()
-    v_te, t_te = teacher.encode_image(_as_float_images(test_images)).float().cpu(), teacher.encode_text(te_flat).float().cpu()
-    log(f"{name}: {len(train_images)} train / {len(test_images)} test images, {len(tr_flat)} / {len(te_flat)} captions; teacher in {time.time() - t0:.0f}s")
+    v_tr, t_tr = (teacher.encode_image(_as_float_images(train_images)).float().cpu(),
+                  teacher.encode_text(tr_flat).float().cpu())
+    v_te, t_te = (teacher.encode_image(_as_float_images(test_images)).float().cpu(),
+                  teacher.encode_text(te_flat).float().cpu())
+    log(f"{name}: {len(train_images)} train / {len(test_images)} test images, {len(tr_flat)} / {len(te_flat)} "
+        f"captions; teacher in {time.time() - t0:.0f}s")
     toks = {}
     def prefix(pv, which):
         k = (pv.visual.first_layer, which)
@@ -1253,30 +1288,37 @@ def run_retrieval(teacher, student, train_images: torch.Tensor, train_captions: 
     per_seed = []
     for seed, row in _jobs_bar([(s, r) for s in seeds for r in variants], progress):
         kind, c = variants[row]; t0 = time.time()
-        sub = np.arange(len(train_images)) if n_train is None else np.sort(np.random.default_rng(seed).choice(len(train_images), n_train, replace=False))
-        rec = dict(dataset=name, seed=int(seed), variant=row, kind=kind, n_train=int(len(sub)), n_test=int(len(test_images)))
+        sub = np.arange(len(train_images)) if n_train is None else np.sort(
+            np.random.default_rng(seed).choice(len(train_images), n_train, replace=False))
+        rec = dict(dataset=name, seed=int(seed), variant=row, kind=kind, n_train=int(len(sub)),
+                   n_test=int(len(test_images)))
         if kind == 'teacher': m = _recall(v_te, t_te, img_of_txt)
         else:
             if kind == 'student': pv = _zero_shot_student(student)
             else:
                 set_seed(seed); pv = prompted_student(student, c)
                 model = AvionRetrievalModel(pv, tr_flat, v_tr.shape[1] if c.needs_teacher else None, c.projection)
-                dls = avion_retrieval_dls(prefix(pv, 'train')[sub], [tr_of[i] for i in sub], v_tr[sub], t_tr, c.steps, c.bs, seed, device=pv.device)
+                dls = avion_retrieval_dls(prefix(pv, 'train')[sub], [tr_of[i] for i in sub], v_tr[sub], t_tr, c.steps,
+                                          c.bs, seed, device=pv.device)
                 learn = _fit(avion_learner(model, dls, c), False)
                 rec['last_terms'] = learn.loss_terms.history[-1]
             pv.eval()
             with torch.no_grad():
                 pt = prefix(pv, 'test')
-                zi = torch.cat([pv.encode_image(pt[i:i + c.eval_bs], from_prefix=True) for i in range(0, len(pt), c.eval_bs)])
+                zi = torch.cat([pv.encode_image(pt[i:i + c.eval_bs], from_prefix=True) for i in range(0, len(pt),
+                    c.eval_bs)])
                 zt = pv.encode_text(te_flat)
             m = _recall(zi, zt, img_of_txt)
         rec.update(m, seconds=round(time.time() - t0, 2)); per_seed.append(rec)
     keys = [k for k in per_seed[0] if k.startswith(('i2t_R@', 't2i_R@')) or k == 'mR']
     summary = {row: {k: _ms([r[k] for r in per_seed if r['variant'] == row]) for k in keys} for row in variants}
-    res = dict(experiment='avion_retrieval', config=cfg.to_dict(), ladder={k: dict(v) for k, v in (ladder or RETRIEVAL_LADDER).items()},
+    res = dict(experiment='avion_retrieval', config=cfg.to_dict(),
+               ladder={k: dict(v) for k, v in (ladder or RETRIEVAL_LADDER).items()},
                seeds=[int(s) for s in seeds], n_train=n_train,
-               sets={name: dict(n_train=len(train_images), n_test=len(test_images), captions_train=len(tr_flat), captions_test=len(te_flat), note=note)},
-               per_seed=per_seed, summary=summary, timing=dict(total_seconds=round(time.time() - t_all, 1)), env=env_info())
+               sets={name: dict(n_train=len(train_images), n_test=len(test_images), captions_train=len(tr_flat),
+                                captions_test=len(te_flat), note=note)},
+               per_seed=per_seed, summary=summary, timing=dict(total_seconds=round(time.time() - t_all, 1)),
+               env=env_info())
     return _write(res, out)
 
 # %% ../../nbs/43_avion.learner.ipynb #5d37426a
@@ -1305,9 +1347,11 @@ def plot_few_shot(res: dict):
     for ax, d in zip(axs[0], ds):
         Ks = [int(k.split('=')[1]) for k in S[d]]
         for j, row in enumerate(rows):
-            m = np.array([100 * S[d][f'K={K}'][row]['top1']['mean'] for K in Ks]); s = np.array([100 * S[d][f'K={K}'][row]['top1']['std'] for K in Ks])
+            m = np.array([100 * S[d][f'K={K}'][row]['top1']['mean'] for K in Ks])
+            s = np.array([100 * S[d][f'K={K}'][row]['top1']['std'] for K in Ks])
             ls = ':' if res['ladder'][row].get('kind') in ('teacher', 'student') else '-'
-            ax.plot(Ks, m, ls, marker='o', ms=3, color=plt.cm.tab10(j % 10), label=row); ax.fill_between(Ks, m - s, m + s, color=plt.cm.tab10(j % 10), alpha=.12)
+            ax.plot(Ks, m, ls, marker='o', ms=3, color=plt.cm.tab10(j % 10), label=row)
+            ax.fill_between(Ks, m - s, m + s, color=plt.cm.tab10(j % 10), alpha=.12)
         ax.set_xscale('log', base=2); ax.set_xticks(Ks, [str(k) for k in Ks]); ax.set_xlabel('shots per class (K)')
         ax.set_title(d, fontsize=9); ax.set_ylabel('top-1 (%)'); ax.grid(alpha=.3)
     axs[0][0].legend(fontsize=7, loc='best')
@@ -1323,17 +1367,23 @@ def plot_base_to_novel(res: dict):
     w = 0.8 / len(rows)
     for ax, d in zip(axs[0], ds):
         for j, row in enumerate(rows):
-            ms = [100 * S[d][row][k]['mean'] for k in ('base', 'novel', 'hm')]; ss = [100 * S[d][row][k]['std'] for k in ('base', 'novel', 'hm')]
-            ax.bar(np.arange(3) + (j - len(rows) / 2 + .5) * w, ms, w, yerr=ss, capsize=2, color=plt.cm.tab10(j % 10), label=row)
-        ax.set_xticks(range(3), ['base', 'novel', 'HM']); ax.set_title(d, fontsize=9); ax.set_ylabel('top-1 (%)'); ax.grid(axis='y', alpha=.3)
+            ms = [100 * S[d][row][k]['mean'] for k in ('base', 'novel', 'hm')]
+            ss = [100 * S[d][row][k]['std'] for k in ('base', 'novel', 'hm')]
+            ax.bar(np.arange(3) + (j - len(rows) / 2 + .5) * w, ms, w, yerr=ss, capsize=2, color=plt.cm.tab10(j % 10),
+                   label=row)
+        ax.set_xticks(range(3), ['base', 'novel', 'HM'])
+        ax.set_title(d, fontsize=9)
+        ax.set_ylabel('top-1 (%)')
+        ax.grid(axis='y', alpha=.3)
     axs[0][0].legend(fontsize=7, loc='lower left')
     fig.tight_layout()
     return fig
 
 # %% ../../nbs/43_avion.learner.ipynb #8c3c8eda
-def avion_global_dls(x: torch.Tensor, y, v_t: Optional[torch.Tensor] = None, steps: int = 120, global_bs: int = 4, seed: int = 0,
+def avion_global_dls(x: torch.Tensor, y, v_t: Optional[torch.Tensor] = None, steps: int = 120, global_bs: int = 4,
+                     seed: int = 0,
                      world: Optional[int] = None, device=None):
-    "`avion.avion_dls` with the sample order of one process at batch `global_bs`, batched by the local batch of `world` ranks."
+    "`avion.avion_dls` with one process's sample order at batch `global_bs`, in local batches of `world` ranks"
     from fastai.data.core import DataLoaders
     from sattxt_nb.avion.learner import avion_dls
     src = avion_dls(x, y, v_t, steps=steps, bs=global_bs, seed=seed, device=device)

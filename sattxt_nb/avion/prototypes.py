@@ -88,7 +88,8 @@ def aggregation_weights(scores, flags=None, keep=None, beta: float = 10.0, gamma
     s = torch.as_tensor(scores).double().reshape(-1)
     f = torch.zeros_like(s) if flags is None else torch.as_tensor(flags).double().reshape(-1)
     k = torch.ones_like(s, dtype=torch.bool) if keep is None else torch.as_tensor(keep).bool().reshape(-1)
-    if not (len(s) == len(f) == len(k)): raise DataError(f"{len(s)} scores, {len(f)} flags and {len(k)} keep entries: lengths differ")
+    if not (len(s) == len(f) == len(k)):
+        raise DataError(f"{len(s)} scores, {len(f)} flags and {len(k)} keep entries: lengths differ")
     if not k.any(): raise DataError("aggregation_weights: no description is kept")
     logits = (beta * s + gamma * f).masked_fill(~k, float('-inf'))
     return torch.softmax(logits, 0).float()
@@ -104,7 +105,7 @@ def aggregate(text_feats, weights) -> torch.Tensor:
 # %% ../../nbs/41_avion.prototypes.ipynb #0dd8a5bb
 def selective_prototype(text_feats, visual_proto, flags=None, beta: float = 10.0, gamma: float = 2.0,
                         z_threshold: float = 3.0) -> tuple:
-    "One class: `(prototype (D,), dict(score, z, kept, weight))` from its description features `(n, D)` and its visual prototype `(D,)`."
+    "One class: `(prototype (D,), dict(score, z, kept, weight))` from description features `(n, D)`, visual prototype"
     t = F.normalize(_as_matrix(text_feats, 'text features'), dim=-1)
     v = F.normalize(torch.as_tensor(visual_proto).float().reshape(-1), dim=0)
     if len(v) != t.shape[1]: raise DataError(f"text features are {t.shape[1]}-d but the visual prototype is {len(v)}-d")
@@ -118,12 +119,13 @@ def selective_prototype(text_feats, visual_proto, flags=None, beta: float = 10.0
 DESCRIPTIONS_FORMAT = 'sattxt_nb.descriptions/1'
 FIELDS = ('caption', 'viewpoint', 'visual_cues', 'spatial_cues')
 DEFAULT_TEMPLATES = ('a satellite image of {}.', 'an aerial view of {}.', 'an overhead image of {}.')
-FUNCTION_WORDS = frozenset('a an the of with and or in on at by from to for into onto over under above below near along '
-                           'across around between beside through is are its their this that these some many few several'.split())
+FUNCTION_WORDS = frozenset('a an the of with and or in on at by from to for into onto over under above below near '
+                           'along across around between beside through is are its their this that these some many few '
+                           'several'.split())
 
 # %% ../../nbs/41_avion.prototypes.ipynb #1205fe44
 def looks_english(text: str, min_ascii: float = 0.9, min_function: float = 0.1, min_words: int = 5) -> bool:
-    "Heuristic: >= `min_ascii` of the letters are ASCII and, for >= `min_words` words, >= `min_function` of them are English function words."
+    "Heuristic: >= `min_ascii` of letters ASCII and, from `min_words` words, >= `min_function` English function words."
     if not isinstance(text, str): return False
     letters = [c for c in text if c.isalpha()]
     if not letters or sum(c.isascii() for c in letters) / len(letters) < min_ascii: return False
@@ -149,8 +151,8 @@ def caption_key(caption: str) -> str:
 def _record(item, cls: str, i: int, source: str) -> dict:
     if isinstance(item, str): item = {'caption': item}
     if not isinstance(item, dict) or 'caption' not in item:
-        raise DataError(f"class {cls!r}, description {i}: expected a caption string or an object with a 'caption' field, "
-                        f"got {str(item)[:80]!r}")
+        raise DataError(f"class {cls!r}, description {i}: expected a caption string or an object with a 'caption' "
+                        f"field, got {str(item)[:80]!r}")
     r = {k: _field_text(item.get(k)) for k in FIELDS[1:]}
     return dict(caption=item['caption'], **r, source=str(item.get('source') or source))
 
@@ -164,17 +166,21 @@ def _field_text(v) -> str:
 def template_records(cls: str, templates: Sequence[str] = DEFAULT_TEMPLATES) -> list:
     "Template captions for a class as description records (`source='template'`)."
     bad = [t for t in templates if '{}' not in t]
-    if not templates or bad: raise DataError(f"templates must be a non-empty list of strings containing '{{}}', got {list(templates)}")
-    return [dict(caption=t.format(cls), viewpoint='satellite', visual_cues='', spatial_cues='', source='template') for t in templates]
+    if not templates or bad:
+        raise DataError(f"templates must be a non-empty list of strings containing '{{}}', got {list(templates)}")
+    return [dict(caption=t.format(cls), viewpoint='satellite', visual_cues='', spatial_cues='',
+                 source='template') for t in templates]
 
 # %% ../../nbs/41_avion.prototypes.ipynb #d232d7ac
 class DescriptionSet:
-    "Per-class description records `{caption, viewpoint, visual_cues, spatial_cues, source}` plus metadata (generator, prompt, counts)."
+    "Per-class description records `{caption, viewpoint, visual_cues, spatial_cues, source}` plus metadata."
     def __init__(self, descriptions: dict, meta: Optional[dict] = None, source: str = 'user'):
-        if not isinstance(descriptions, dict): raise DataError(f"descriptions must be a {{class: [descriptions]}} dict, got {type(descriptions).__name__}")
+        if not isinstance(descriptions, dict):
+            raise DataError(f"descriptions must be a {{class: [descriptions]}} dict, got {type(descriptions).__name__}")
         self.descriptions = {}
         for c, items in descriptions.items():
-            if not isinstance(items, (list, tuple)): raise DataError(f"class {c!r}: expected a list of descriptions, got {type(items).__name__}")
+            if not isinstance(items, (list, tuple)):
+                raise DataError(f"class {c!r}: expected a list of descriptions, got {type(items).__name__}")
             self.descriptions[str(c)] = [_record(it, c, i, source) for i, it in enumerate(items)]
         self.meta = dict(meta or {})
 
@@ -182,13 +188,15 @@ class DescriptionSet:
     def classes(self) -> list: return list(self.descriptions)
     def captions(self, cls: str) -> list:
         "The captions of one class."
-        if cls not in self.descriptions: raise DataError(f"class {cls!r} is not in this description set ({len(self)} classes)")
+        if cls not in self.descriptions:
+            raise DataError(f"class {cls!r} is not in this description set ({len(self)} classes)")
         return [r['caption'] for r in self.descriptions[cls]]
     def __len__(self): return len(self.descriptions)
     def __repr__(self):
         n = [len(v) for v in self.descriptions.values()]
         g = (self.meta.get('generator') or {}).get('model')
-        return (f"DescriptionSet({len(self)} classes, {sum(n)} descriptions, {min(n, default=0)}-{max(n, default=0)} per class"
+        return (f"DescriptionSet({len(self)} classes, {sum(n)} descriptions, "
+                f"{min(n, default=0)}-{max(n, default=0)} per class"
                 + (f", generated by {Path(g).name}" if g else '') + ')')
 
     def to_frame(self) -> pd.DataFrame:
@@ -207,7 +215,7 @@ def _check_fallback(fallback):
 @patch
 def validated(self: DescriptionSet, fallback: Optional[str] = None, templates: Sequence[str] = DEFAULT_TEMPLATES,
               max_words: int = 40) -> DescriptionSet:
-    "A copy without empty, non-English or runaway captions (counted in `meta['validation']`); an emptied class raises or gets templates."
+    "A copy without empty, non-English or runaway captions (see `meta['validation']`); emptied classes raise/fall back"
     _check_fallback(fallback)
     out, dropped, fell_back = {}, {}, []
     for c, recs in self.descriptions.items():
@@ -220,7 +228,8 @@ def validated(self: DescriptionSet, fallback: Optional[str] = None, templates: S
         if not keep:
             if fallback != 'templates':
                 raise DataError(f"class {c!r} has no usable description ({len(recs)} given"
-                                + (f", dropped: {dict(why)}" if why else '') + "); write some, or pass fallback='templates' "
+                                + (f", dropped: {dict(why)}" if why else '')
+                                + "); write some, or pass fallback='templates' "
                                 "to use template captions for it")
             keep = template_records(c, templates); fell_back.append(c)
         out[c] = keep
@@ -232,15 +241,17 @@ def validated(self: DescriptionSet, fallback: Optional[str] = None, templates: S
 @patch
 def subset(self: DescriptionSet, classes: Sequence[str], fallback: Optional[str] = None,
            templates: Sequence[str] = DEFAULT_TEMPLATES) -> DescriptionSet:
-    "The set restricted to `classes` (in that order); absent classes raise `DataError` or get templates (`fallback='templates'`)."
+    "The set restricted to `classes` (in that order); absent classes raise `DataError` or get templates (`fallback`)."
     _check_fallback(fallback)
     missing = [c for c in classes if c not in self.descriptions]
     if missing and fallback != 'templates':
         raise DataError(f"no descriptions for class(es) {missing}; the set has {len(self)} classes "
                         f"(e.g. {self.classes[:5]}); generate them, or pass fallback='templates'")
     ds = DescriptionSet({}, dict(self.meta))
-    ds.descriptions = {c: list(self.descriptions[c]) if c in self.descriptions else template_records(c, templates) for c in classes}
-    if isinstance(ds.meta.get('counts'), dict): ds.meta['counts'] = {c: v for c, v in ds.meta['counts'].items() if c in ds.descriptions}
+    ds.descriptions = {c: list(self.descriptions[c]) if c in self.descriptions else template_records(c,
+        templates) for c in classes}
+    if isinstance(ds.meta.get('counts'), dict):
+        ds.meta['counts'] = {c: v for c, v in ds.meta['counts'].items() if c in ds.descriptions}
     if missing: ds.meta['fallback_classes'] = missing
     return ds
 
@@ -251,8 +262,8 @@ def check_classes(self: DescriptionSet, classes: Sequence[str]):
     want, have = list(classes), self.classes
     missing, extra = [c for c in want if c not in self.descriptions], [c for c in have if c not in set(want)]
     if missing or extra:
-        raise DataError(f"the description set's classes differ from the requested classes: missing {missing}, extra {extra} "
-                        f"(use DescriptionSet.subset(classes) to select them)")
+        raise DataError(f"the description set's classes differ from the requested classes: missing {missing}, extra "
+                        f"{extra} (use DescriptionSet.subset(classes) to select them)")
 
 # %% ../../nbs/41_avion.prototypes.ipynb #8d84eca7
 @patch
@@ -278,15 +289,16 @@ def load(cls: DescriptionSet, path: Union[str, Path], fallback: Optional[str] = 
         raise DataError(f"{p}: not a valid JSON descriptions file ({type(e).__name__}: {e})") from None
     if isinstance(d, dict) and isinstance(d.get('format'), str):
         if d['format'] != DESCRIPTIONS_FORMAT:
-            raise DataError(f"{p}: unknown descriptions format {d['format']!r}; this version reads {DESCRIPTIONS_FORMAT!r} "
-                            f"or a plain {{class: [caption, ...]}} mapping")
-        if not isinstance(d.get('descriptions'), dict): raise DataError(f"{p}: format {DESCRIPTIONS_FORMAT!r} but no 'descriptions' object")
+            raise DataError(f"{p}: unknown descriptions format {d['format']!r}; this version reads "
+                            f"{DESCRIPTIONS_FORMAT!r} or a plain {{class: [caption, ...]}} mapping")
+        if not isinstance(d.get('descriptions'), dict):
+            raise DataError(f"{p}: format {DESCRIPTIONS_FORMAT!r} but no 'descriptions' object")
         ds = cls(d['descriptions'], {k: v for k, v in d.items() if k not in ('format', 'descriptions')}, source='llm')
     elif isinstance(d, dict) and d and all(isinstance(v, list) for v in d.values()):
         ds = cls(d, dict(origin='plain mapping'), source='user')
     else:
-        raise DataError(f"{p}: not a descriptions file: expected {{'format': {DESCRIPTIONS_FORMAT!r}, ...}} or a non-empty "
-                        f"{{class: [caption, ...]}} mapping, got {type(d).__name__} {str(d)[:80]!r}")
+        raise DataError(f"{p}: not a descriptions file: expected {{'format': {DESCRIPTIONS_FORMAT!r}, ...}} or a "
+                        f"non-empty {{class: [caption, ...]}} mapping, got {type(d).__name__} {str(d)[:80]!r}")
     ds.meta['path'] = str(p)
     return ds.validated(fallback, templates, max_words) if validate else ds
 
@@ -389,11 +401,12 @@ _EXAMPLES = (('vineyard', {'caption': 'an aerial view of long parallel rows of g
 # %% ../../nbs/41_avion.prototypes.ipynb #99c09a1c
 @dataclass
 class DescriptionPrompt:
-    "The chat prompt for one class: system text, worked examples (earlier turns), user template, answer prefix, stop strings."
-    system: str = ("You are a remote sensing analyst. You describe how a scene class looks in overhead satellite and aerial "
-                   "images. Answer with one JSON object with the keys caption, viewpoint, visual_cues and spatial_cues. The "
-                   "caption has 6 to 20 words and describes the scene seen from directly above (overhead, aerial, nadir or "
-                   "satellite view); never use ground-level words such as street view, indoor, close-up or portrait.")
+    "The chat prompt for one class: system text, worked examples (earlier turns), user template, answer prefix, stops."
+    system: str = ("You are a remote sensing analyst. You describe how a scene class looks in overhead satellite and "
+                   "aerial images. Answer with one JSON object with the keys caption, viewpoint, visual_cues and "
+                   "spatial_cues. The caption has 6 to 20 words and describes the scene seen from directly above "
+                   "(overhead, aerial, nadir or satellite view); never use ground-level words such as street view, "
+                   "indoor, close-up or portrait.")
     examples: tuple = _EXAMPLES
     user_template: str = 'Class: {}'
     response_prefix: str = '{"caption": "'
@@ -403,7 +416,8 @@ class DescriptionPrompt:
         "Chat messages (system, example turns, the question) for `classname`."
         m = [dict(role='system', content=self.system)]
         for c, obj in self.examples:
-            m += [dict(role='user', content=self.user_template.format(c)), dict(role='assistant', content=json.dumps(obj))]
+            m += [dict(role='user', content=self.user_template.format(c)),
+                  dict(role='assistant', content=json.dumps(obj))]
         return m + [dict(role='user', content=self.user_template.format(classname))]
 
     def to_dict(self) -> dict:
@@ -419,10 +433,12 @@ def _default_llm():
 # %% ../../nbs/41_avion.prototypes.ipynb #2430629d
 def _hf_folder(p: Path, gguf_cache=None) -> Path:
     if p.is_file():
-        if p.suffix != '.gguf': raise ModelPathError(f"description LLM {p} is a file but not a .gguf; pass a model folder or a GGUF file")
+        if p.suffix != '.gguf':
+            raise ModelPathError(f"description LLM {p} is a file but not a .gguf; pass a model folder or a GGUF file")
         from sattxt_nb.models.text import gguf_to_hf
         return gguf_to_hf(p, gguf_cache)
-    if not (p/'config.json').exists(): raise ModelPathError(f"description LLM folder {p} has no config.json (expected a Hugging Face model folder)")
+    if not (p/'config.json').exists():
+        raise ModelPathError(f"description LLM folder {p} has no config.json (expected a Hugging Face model folder)")
     return p
 
 # %% ../../nbs/41_avion.prototypes.ipynb #f26d83ca
@@ -449,7 +465,7 @@ class _Temperature:
 
 # %% ../../nbs/41_avion.prototypes.ipynb #b1f2dc84
 class _TopP:
-    "Exact nucleus (top-p) filtering that sorts only the `k` most likely tokens when they already hold >= top_p of the mass."
+    "Exact nucleus (top-p) filtering that sorts only the `k` most likely tokens when they hold >= top_p of the mass."
     def __init__(self, top_p: float, k: int = 256): self.top_p, self.k = float(top_p), int(k)
     def __call__(self, input_ids, scores):
         p = scores.float().softmax(-1)
@@ -475,8 +491,9 @@ class _StopOnTokens:
 
 # %% ../../nbs/41_avion.prototypes.ipynb #e35589d1
 class DescriptionGenerator:
-    "A local instruct LLM (HF causal-LM folder or GGUF file; default: embedded SmolLM2-135M-Instruct) that samples class descriptions."
-    def __init__(self, model: Union[str, Path, None] = None, dtype: Optional[torch.dtype] = None, device=None, gguf_cache=None):
+    "A local instruct LLM (HF folder or GGUF file; default: embedded SmolLM2-135M-Instruct) sampling class descriptions"
+    def __init__(self, model: Union[str, Path, None] = None, dtype: Optional[torch.dtype] = None, device=None,
+                 gguf_cache=None):
         from transformers import AutoModelForCausalLM, AutoTokenizer
         self.path = resolve_model_path(model if model is not None else _default_llm(), 'description LLM')
         folder = _hf_folder(self.path, gguf_cache)
@@ -486,46 +503,57 @@ class DescriptionGenerator:
         self.dtype = _resolve_dtype(dtype, self.device)
         self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         if not getattr(self.tokenizer, 'chat_template', None):
-            raise ModelPathError(f"{folder}: the tokenizer has no chat template; description generation needs an instruct (chat) model")
+            raise ModelPathError(f"{folder}: the tokenizer has no chat template; description generation needs an "
+                                 "instruct (chat) model")
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            model, info = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=self.dtype, output_loading_info=True)
+            model, info = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=self.dtype,
+                                                               output_loading_info=True)
         if info.get('missing_keys'):
-            raise ModelPathError(f"{folder}: weights missing for {sorted(info['missing_keys'])[:3]} - a base-model folder without a "
-                                 f"(tied) LM head cannot generate text; pass the causal-LM checkpoint")
+            raise ModelPathError(f"{folder}: weights missing for {sorted(info['missing_keys'])[:3]} - a base-model "
+                                 f"folder without a (tied) LM head cannot generate text; pass the causal-LM checkpoint")
         self.model = model.to(self.device).eval().requires_grad_(False)
-        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        self.pad_id = (self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None
+                       else self.tokenizer.eos_token_id)
 
     def prompt_ids(self, classname: str, prompt: DescriptionPrompt) -> torch.Tensor:
         "Token ids `(1, L)` of the chat-templated prompt plus the response prefix."
-        text = self.tokenizer.apply_chat_template(prompt.messages(classname), add_generation_prompt=True, tokenize=False)
-        return self.tokenizer(text + prompt.response_prefix, return_tensors='pt', add_special_tokens=False).input_ids.to(self.device)
+        text = self.tokenizer.apply_chat_template(prompt.messages(classname), add_generation_prompt=True,
+                                                  tokenize=False)
+        return self.tokenizer(text + prompt.response_prefix, return_tensors='pt',
+                              add_special_tokens=False).input_ids.to(self.device)
 
     def _skeleton_ids(self, prompt: DescriptionPrompt) -> set:
         tok = self.tokenizer
         skel = set(tok(json.dumps({k: 'x' for k in FIELDS}), add_special_tokens=False).input_ids)
-        return skel - set(tok('x', add_special_tokens=False).input_ids) - set(tok(' x', add_special_tokens=False).input_ids)
+        return skel - set(tok('x', add_special_tokens=False).input_ids) - set(tok(' x',
+            add_special_tokens=False).input_ids)
 
     def __repr__(self): return f"DescriptionGenerator({self.path.name}, {self.dtype}, {self.device})"
 
 # %% ../../nbs/41_avion.prototypes.ipynb #d0d0049f
 @patch
-def sample(self: DescriptionGenerator, classname: str, n: int, prompt: Optional[DescriptionPrompt] = None, temperature: float = 0.3,
-           top_p: float = 0.95, repetition_penalty: float = 1.0, max_new_tokens: int = 80, prefix_cache: bool = True) -> list:
+def sample(self: DescriptionGenerator, classname: str, n: int, prompt: Optional[DescriptionPrompt] = None,
+           temperature: float = 0.3,
+           top_p: float = 0.95, repetition_penalty: float = 1.0, max_new_tokens: int = 80,
+           prefix_cache: bool = True) -> list:
     "`n` sampled answers for one class, each starting with the response prefix (seed torch first for reproducibility)."
     with torch.no_grad():
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
         prompt = prompt or DescriptionPrompt()
         ids = self.prompt_ids(classname, prompt); L = ids.shape[1]
         procs = []
-        if repetition_penalty != 1.0: procs.append(_GeneratedRepetitionPenalty(L, repetition_penalty, self._skeleton_ids(prompt)))
+        if repetition_penalty != 1.0:
+            procs.append(_GeneratedRepetitionPenalty(L, repetition_penalty, self._skeleton_ids(prompt)))
         if temperature > 0:
             procs.append(_Temperature(temperature))
             if top_p < 1.0: procs.append(_TopP(top_p))
         # a fresh config: only what is asked for (no top_k=50 default, nothing from the folder's generation_config.json)
         eos = self.model.generation_config.eos_token_id
-        gc = GenerationConfig(do_sample=temperature > 0, temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=max_new_tokens,
-                              pad_token_id=self.pad_id, eos_token_id=eos if eos is not None else self.tokenizer.eos_token_id)
+        gc = GenerationConfig(do_sample=temperature > 0, temperature=1.0, top_p=1.0, top_k=0,
+                              max_new_tokens=max_new_tokens,
+                              pad_token_id=self.pad_id,
+                              eos_token_id=eos if eos is not None else self.tokenizer.eos_token_id)
         kw = dict(generation_config=gc, logits_processor=LogitsProcessorList(procs))
         if prompt.stop_strings:
             if all(len(x) == 1 for x in prompt.stop_strings):
@@ -566,7 +594,8 @@ def _class_seed(seed: int, cls: str) -> int:
 def _settings(meta: dict) -> dict:
     "The part of a file's metadata that decides whether its descriptions can be reused."
     g = meta.get('generator') or {}
-    return dict(fingerprint=g.get('fingerprint'), dtype=g.get('dtype'), prompt=meta.get('prompt'), sampling=meta.get('sampling'),
+    return dict(fingerprint=g.get('fingerprint'), dtype=g.get('dtype'), prompt=meta.get('prompt'),
+                sampling=meta.get('sampling'),
                 seed=meta.get('seed'), n_per_class=meta.get('n_per_class'), max_attempts=meta.get('max_attempts'),
                 max_words=meta.get('max_words'))
 
@@ -586,12 +615,17 @@ def _take(objs: list, kept: list, seen: set, n: int, counts: dict, max_words: in
         kept.append(rec)
 
 # %% ../../nbs/41_avion.prototypes.ipynb #e26bfc71
-def generate_descriptions(classnames: Sequence[str], out: Union[str, Path, None] = None, model: Union[str, Path, None] = None,
-                          generator: Optional[DescriptionGenerator] = None, n_per_class: int = 30, max_attempts: Optional[int] = None,
-                          batch_size: int = 16, temperature: float = 0.3, top_p: float = 0.95, repetition_penalty: float = 1.0,
-                          max_new_tokens: int = 80, seed: int = 0, prompt: Optional[DescriptionPrompt] = None, max_words: int = 40,
+def generate_descriptions(classnames: Sequence[str], out: Union[str, Path, None] = None,
+                          model: Union[str, Path, None] = None,
+                          generator: Optional[DescriptionGenerator] = None, n_per_class: int = 30,
+                          max_attempts: Optional[int] = None,
+                          batch_size: int = 16, temperature: float = 0.3, top_p: float = 0.95,
+                          repetition_penalty: float = 1.0,
+                          max_new_tokens: int = 80, seed: int = 0, prompt: Optional[DescriptionPrompt] = None,
+                          max_words: int = 40,
                           dtype: Optional[torch.dtype] = None, device=None, prefix_cache: bool = True,
-                          num_threads: Optional[int] = None, overwrite: bool = False, progress: bool = True) -> DescriptionSet:
+                          num_threads: Optional[int] = None, overwrite: bool = False,
+                          progress: bool = True) -> DescriptionSet:
     "Descriptions of `classnames` by a local LLM (cached in `out` when given): parse, validate, de-duplicate, count."
     classnames = list(dict.fromkeys(classnames))
     bad = [c for c in classnames if not isinstance(c, str) or not c.strip()]
@@ -599,15 +633,18 @@ def generate_descriptions(classnames: Sequence[str], out: Union[str, Path, None]
     if n_per_class < 1: raise DataError(f"n_per_class must be >= 1, got {n_per_class}")
     max_attempts = int(max_attempts or 3 * n_per_class)
     prompt = prompt or DescriptionPrompt()
-    if generator is not None: path, fp, dev, dt = generator.path, generator.fingerprint, generator.device, generator.dtype
+    if generator is not None:
+        path, fp, dev, dt = generator.path, generator.fingerprint, generator.device, generator.dtype
     else:
         from sattxt_nb.models.text import model_fingerprint
         path = resolve_model_path(model if model is not None else _default_llm(), 'description LLM')
         fp = model_fingerprint(path)
         dev = default_device(device) if not isinstance(device, torch.device) else device
         dt = _resolve_dtype(dtype, dev)
-    meta = dict(generator=dict(model=str(path), fingerprint=fp, dtype=str(dt), device=str(dev)), prompt=prompt.to_dict(),
-                sampling=dict(do_sample=True, temperature=temperature, top_p=top_p, repetition_penalty=repetition_penalty,
+    meta = dict(generator=dict(model=str(path), fingerprint=fp, dtype=str(dt), device=str(dev)),
+                prompt=prompt.to_dict(),
+                sampling=dict(do_sample=True, temperature=temperature, top_p=top_p,
+                              repetition_penalty=repetition_penalty,
                               max_new_tokens=max_new_tokens, batch_size=batch_size, prefix_cache=prefix_cache),
                 seed=seed, n_per_class=n_per_class, max_attempts=max_attempts, max_words=max_words)
     ds = DescriptionSet({}, dict(meta, counts={}, env=env_info()))
@@ -617,8 +654,8 @@ def generate_descriptions(classnames: Sequence[str], out: Union[str, Path, None]
             ds = old; ds.meta.pop('path', None)
         elif not overwrite:
             diff = [k for k, v in _settings(meta).items() if _settings(old.meta).get(k) != v]
-            raise DataError(f"{out} holds descriptions generated with other settings (differ: {diff}); pass overwrite=True "
-                            f"to regenerate, or another path")
+            raise DataError(f"{out} holds descriptions generated with other settings (differ: {diff}); pass "
+                            f"overwrite=True to regenerate, or another path")
     todo = [c for c in classnames if c not in ds.descriptions]
     if todo:
         gen = generator or DescriptionGenerator(path, dtype=dt, device=dev)
@@ -628,12 +665,14 @@ def generate_descriptions(classnames: Sequence[str], out: Union[str, Path, None]
         try:
             for c in (track(todo) if progress else todo):
                 t0 = time.time()
-                counts = dict(samples=0, objects=0, repaired=0, unparsed=0, invalid={}, duplicates=0, kept=0, surplus=0, incomplete=0)
+                counts = dict(samples=0, objects=0, repaired=0, unparsed=0, invalid={}, duplicates=0, kept=0, surplus=0,
+                              incomplete=0)
                 kept, seen = [], set(examples)
                 torch.manual_seed(_class_seed(seed, c))
                 while len(kept) < n_per_class and counts['samples'] < max_attempts:
                     k = min(batch_size, max_attempts - counts['samples'])
-                    for text in gen.sample(c, k, prompt, temperature, top_p, repetition_penalty, max_new_tokens, prefix_cache):
+                    for text in gen.sample(c, k, prompt, temperature, top_p, repetition_penalty, max_new_tokens,
+                                           prefix_cache):
                         objs, r, d = parse_llm_json(text)
                         counts['objects'] += len(objs); counts['repaired'] += r; counts['unparsed'] += d
                         _take(objs, kept, seen, n_per_class, counts, max_words)
@@ -659,20 +698,27 @@ def description_totals(ds: DescriptionSet) -> dict:
 def _captions_by_class(descriptions, classes):
     if isinstance(descriptions, DescriptionSet): ds = descriptions
     elif isinstance(descriptions, dict): ds = DescriptionSet(descriptions)
-    else: raise DataError(f"descriptions must be a DescriptionSet or a {{class: [captions]}} dict, got {type(descriptions).__name__}")
+    else:
+        raise DataError(f"descriptions must be a DescriptionSet or a {{class: [captions]}} dict, got "
+                        f"{type(descriptions).__name__}")
     classes = ds.classes if classes is None else list(classes)
     ds.check_classes(classes)
     empty = [c for c in classes if not ds.descriptions[c]]
-    if empty: raise DataError(f"class(es) {empty} have no descriptions (validate with DescriptionSet.validated(fallback='templates'))")
+    if empty:
+        raise DataError(f"class(es) {empty} have no descriptions (validate with "
+                        "DescriptionSet.validated(fallback='templates'))")
     return {c: ds.captions(c) for c in classes}, classes
 
 # %% ../../nbs/41_avion.prototypes.ipynb #c26e2eb2
-def build_prototypes(descriptions, text_features_fn: Callable, image_features_by_class: dict, classes: Optional[Sequence[str]] = None,
+def build_prototypes(descriptions, text_features_fn: Callable, image_features_by_class: dict,
+                     classes: Optional[Sequence[str]] = None,
                      beta: float = 10.0, gamma: float = 2.0, z_threshold: float = 3.0, use_flag: bool = True) -> tuple:
     "AVION's selective prototypes `(C, D)` and per-class DataFrames (caption, score, z, flag, kept, weight)."
     caps, classes = _captions_by_class(descriptions, classes)
     missing = [c for c in classes if c not in image_features_by_class]
-    if missing: raise DataError(f"no image features for class(es) {missing}: the visual prototype needs the class's training shots")
+    if missing:
+        raise DataError(f"no image features for class(es) {missing}: the visual prototype needs the class's training "
+                        "shots")
     flat = [t for c in classes for t in caps[c]]
     T = _as_matrix(text_features_fn(flat), 'text features')
     if len(T) != len(flat): raise DataError(f"text_features_fn returned {len(T)} rows for {len(flat)} captions")
@@ -680,13 +726,14 @@ def build_prototypes(descriptions, text_features_fn: Callable, image_features_by
     for c in classes:
         img = _as_matrix(image_features_by_class[c], f'image features of class {c!r}')
         if img.shape[1] != T.shape[1]:
-            raise DataError(f"text features are {T.shape[1]}-d but the image features of class {c!r} are {img.shape[1]}-d: "
-                            f"both must come from the same (teacher) embedding space")
+            raise DataError(f"text features are {T.shape[1]}-d but the image features of class {c!r} are "
+                            f"{img.shape[1]}-d: both must come from the same (teacher) embedding space")
         t = T[i:i + len(caps[c])]; i += len(caps[c])
         flags = torch.tensor([rs_flag(x) if use_flag else 0 for x in caps[c]], dtype=torch.float32)
         p, d = selective_prototype(t, visual_prototype(img), flags, beta, gamma, z_threshold)
         protos.append(p)
-        details[c] = pd.DataFrame(dict(caption=caps[c], score=d['score'].numpy(), z=d['z'].numpy(), flag=flags.int().numpy(),
+        details[c] = pd.DataFrame(dict(caption=caps[c], score=d['score'].numpy(), z=d['z'].numpy(),
+                                       flag=flags.int().numpy(),
                                        kept=d['kept'].numpy(), weight=d['weight'].numpy()))
     return torch.stack(protos), details
 

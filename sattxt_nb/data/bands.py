@@ -31,7 +31,8 @@ class Band:
 S2_BAND_INFO = {b.name: b for b in [
     Band('B01', 443, 60, 'coastal aerosol'), Band('B02', 490, 10, 'blue'), Band('B03', 560, 10, 'green'),
     Band('B04', 665, 10, 'red'), Band('B05', 705, 20, 'red edge 1'), Band('B06', 740, 20, 'red edge 2'),
-    Band('B07', 783, 20, 'red edge 3'), Band('B08', 842, 10, 'near infrared'), Band('B8A', 865, 20, 'narrow near infrared'),
+    Band('B07', 783, 20, 'red edge 3'), Band('B08', 842, 10, 'near infrared'),
+    Band('B8A', 865, 20, 'narrow near infrared'),
     Band('B09', 945, 60, 'water vapour'), Band('B10', 1375, 60, 'cirrus (SWIR)'), Band('B11', 1610, 20, 'SWIR 1'),
     Band('B12', 2190, 20, 'SWIR 2')]}
 
@@ -63,7 +64,8 @@ def band_indices(wanted: Sequence[str], available: Sequence[str]) -> list:
 def reorder(x, source: Sequence[str], target: Sequence[str] = S2_12):
     "Take `target` bands from channels-first `x` whose channels are in `source` order."
     if x.shape[-3] != len(source):
-        raise DataError(f"array has {x.shape[-3]} channels but the source band list names {len(source)}: {list(source)}")
+        raise DataError(
+            f"array has {x.shape[-3]} channels but the source band list names {len(source)}: {list(source)}")
     idx = band_indices(target, source)
     return x[..., idx, :, :]
 
@@ -123,8 +125,11 @@ def subset(self: BandStats, bands: Sequence[str]) -> 'BandStats':
 @patch
 def _shape(self: BandStats, x, v):
     if x.shape[-3] != len(self.bands):
-        raise DataError(f"cannot normalise {x.shape[-3]}-channel data with statistics of {len(self.bands)} bands {self.bands}")
-    if isinstance(x, torch.Tensor): return torch.tensor(v, dtype=x.dtype if x.is_floating_point() else torch.float32, device=x.device)[:, None, None]
+        raise DataError(f"cannot normalise {x.shape[-3]}-channel data with statistics of {len(self.bands)} bands "
+                        f"{self.bands}")
+    if isinstance(x, torch.Tensor):
+        return torch.tensor(v, dtype=x.dtype if x.is_floating_point() else torch.float32, device=x.device)[:, None,
+            None]
     return np.asarray(v, dtype=np.float32)[:, None, None]
 
 # %% ../../nbs/10_data.bands.ipynb #d2449ffb
@@ -158,7 +163,8 @@ def composite(x, bands: Sequence[str], kind: Union[str, Sequence[str]] = 'true_c
               vmax: Optional[float] = None) -> np.ndarray:
     "An (H,W,3) display image in [0,1] from channels-first `x` in `bands` order; `kind` names a composite or 3 bands."
     want = COMPOSITES[kind] if isinstance(kind, str) and kind in COMPOSITES else kind
-    if isinstance(want, str): raise DataError(f"unknown composite {kind!r}; known: {list(COMPOSITES)} or a list of 3 bands")
+    if isinstance(want, str):
+        raise DataError(f"unknown composite {kind!r}; known: {list(COMPOSITES)} or a list of 3 bands")
     if len(want) != 3: raise DataError(f"a composite needs 3 bands, got {want}")
     x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     img = np.moveaxis(reorder(x.astype(np.float32), bands, want), 0, -1)

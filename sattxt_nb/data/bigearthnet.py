@@ -26,7 +26,8 @@ __all__ = ['BEN43_TO_19', 'BEN43_CLASSES', 'BEN19_CLASSES', 'BEN_EXAMPLE_ARCHIVE
            'BENLMDBReader', 'forestnet_items', 'read_forestnet_example', 'write_forestnet_sample']
 
 # %% ../../nbs/14_data.bigearthnet.ipynb #2ece9af8
-# Source: bigearthnet_common==2.8.0, bigearthnet_common/constants.py, OLD2NEW_LABELS_DICT (order = original 43-class order).
+# Source: bigearthnet_common==2.8.0, bigearthnet_common/constants.py, OLD2NEW_LABELS_DICT (order = original 43-class
+# order).
 # None = class dropped from the 19-class nomenclature.
 BEN43_TO_19 = {
     'Continuous urban fabric': 'Urban fabric',
@@ -134,7 +135,8 @@ def ben_folder_items(root: Union[str, Path]) -> pd.DataFrame:
         meta = folder/f"{folder.name}_labels_metadata.json"
         if not meta.exists(): raise DataError(f"{folder}: no {meta.name} (not a BigEarthNet-S2 patch folder?)")
         try: m = json.loads(meta.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"{meta}: not valid JSON ({e})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DataError(f"{meta}: not valid JSON ({e})") from None
         if not isinstance(m.get('labels'), list): raise DataError(f"{meta}: no 'labels' list")
         rows.append(dict(patch=folder.name, folder=folder, labels=m['labels'], labels19=ben43_to_19(m['labels']),
                          date=m.get('acquisition_date')))
@@ -161,7 +163,8 @@ class BenV1Record:
     "Local stand-in for the pickled `bigearthnet_patch_interface` patch and band objects: it only stores their state."
     def __setstate__(self, state):
         if not isinstance(state, dict): raise DataError(f"unexpected pickled state of type {type(state).__name__}")
-        d = state.get('__dict__', state)          # pydantic v1 models pickle {'__dict__': fields, '__fields_set__': ...}
+        # pydantic v1 models pickle {'__dict__': fields, '__fields_set__': ...}
+        d = state.get('__dict__', state)
         if not isinstance(d, dict): raise DataError("unexpected pickled field container")
         self.__dict__.update(d)
     def __repr__(self): return f"BenV1Record({sorted(k for k in self.__dict__ if not k.startswith('_'))})"
@@ -172,11 +175,13 @@ except ImportError: from numpy.core.multiarray import _reconstruct as _np_recons
 
 _BPI = 'bigearthnet_patch_interface.'
 _V1_ALLOWED = {
-    (_BPI+'merged_interface', 'BigEarthNet_S1_S2_Patch'): BenV1Record, (_BPI+'s1_interface', 'BigEarthNet_S1_Patch'): BenV1Record,
+    (_BPI+'merged_interface', 'BigEarthNet_S1_S2_Patch'): BenV1Record,
+    (_BPI+'s1_interface', 'BigEarthNet_S1_Patch'): BenV1Record,
     (_BPI+'s2_interface', 'BigEarthNet_S2_Patch'): BenV1Record, (_BPI+'band_interface', 'BenS1_Band'): BenV1Record,
     (_BPI+'band_interface', 'BenS2_10mBand'): BenV1Record, (_BPI+'band_interface', 'BenS2_20mBand'): BenV1Record,
     (_BPI+'band_interface', 'BenS2_60mBand'): BenV1Record,
-    ('numpy.core.multiarray', '_reconstruct'): _np_reconstruct, ('numpy._core.multiarray', '_reconstruct'): _np_reconstruct,
+    ('numpy.core.multiarray', '_reconstruct'): _np_reconstruct,
+    ('numpy._core.multiarray', '_reconstruct'): _np_reconstruct,
     ('numpy', 'ndarray'): np.ndarray, ('numpy', 'dtype'): np.dtype}
 
 # %% ../../nbs/14_data.bigearthnet.ipynb #cd02ea2e
@@ -198,7 +203,8 @@ def decode_ben_v1(data: bytes, key: str = '?') -> BenV1Record:
         msg = str(e) if str(e).startswith('refusing') else f"corrupt pickle ({e})"
         raise DataError(f"BigEarthNet v1 value {key!r}: {msg}") from None
     except DataError as e: raise DataError(f"BigEarthNet v1 value {key!r}: {e}") from None
-    except Exception as e: raise DataError(f"BigEarthNet v1 value {key!r}: corrupt pickle ({type(e).__name__}: {e})") from None
+    except Exception as e:
+        raise DataError(f"BigEarthNet v1 value {key!r}: corrupt pickle ({type(e).__name__}: {e})") from None
     s2 = getattr(obj, 's2_patch', None)
     if not isinstance(obj, BenV1Record) or not isinstance(s2, BenV1Record):
         raise DataError(f"BigEarthNet v1 value {key!r}: not a BigEarthNet_S1_S2_Patch (no s2_patch)")
@@ -216,7 +222,8 @@ _RESAMPLE_MODES = ('nearest', 'bilinear')
 def stack_bands(bands: dict, size: int = 120, resampling: str = 'bilinear', dtype: str = 'float32',
                 order: Sequence[str] = S2_12, where: str = '') -> np.ndarray:
     "Stack a {band name: 2-D array at native resolution} dict into `(len(order), size, size)`, resampling each band."
-    if resampling not in _RESAMPLE_MODES: raise DataError(f"resampling {resampling!r} not supported; use one of {_RESAMPLE_MODES}")
+    if resampling not in _RESAMPLE_MODES:
+        raise DataError(f"resampling {resampling!r} not supported; use one of {_RESAMPLE_MODES}")
     missing = [b for b in order if b not in bands]
     if missing: raise DataError(f"{where}: band(s) {missing} missing; present: {sorted(bands)}")
     out = []
@@ -261,7 +268,8 @@ class BENv1Reader:
     "BigEarthNet v1 LMDB of pickled patches -> (x `(12,size,size)` in `S2_12` order, BEN-19 multi-hot y)."
     def __init__(self, path: Union[str, Path], size: int = 120, resampling: str = 'bilinear', dtype: str = 'float32',
                  classes: Optional[Sequence[str]] = None):
-        self.store, self.size, self.resampling, self.dtype, self.classes = _LMDBStore(path), size, resampling, dtype, classes
+        self.store, self.size, self.resampling = _LMDBStore(path), size, resampling
+        self.dtype, self.classes = dtype, classes
         self._keys = None
 
     def keys(self) -> list:
@@ -286,18 +294,21 @@ class BENv1Reader:
         bands = {}
         for b in S2_12:
             band = getattr(rec.s2_patch, _v1_attr(b))
-            if getattr(band, 'name', b) != b: raise DataError(f"v1 patch {key!r}: attribute for {b} holds band {band.name!r}")
+            if getattr(band, 'name', b) != b:
+                raise DataError(f"v1 patch {key!r}: attribute for {b} holds band {band.name!r}")
             bands[b] = band.data
         x = stack_bands(bands, self.size, self.resampling, self.dtype, where=f"v1 patch {key!r}")
         return x, ben19_multi_hot(self._labels(rec, key), self.classes)
 
 # %% ../../nbs/14_data.bigearthnet.ipynb #c5222ba0
 class BENv2Reader:
-    "BigEarthNet v2 LMDB of safetensors + metadata parquet -> (x `(12,size,size)` in `S2_12` order, BEN-19 multi-hot y)."
-    def __init__(self, path: Union[str, Path], metadata: Union[str, Path, None] = None, include_snow_cloud: bool = False,
+    "BigEarthNet v2 LMDB of safetensors + metadata parquet -> (x `(12,size,size)` in `S2_12` order, BEN-19 multi-hot y)"
+    def __init__(self, path: Union[str, Path], metadata: Union[str, Path, None] = None,
+                 include_snow_cloud: bool = False,
                  size: int = 120, resampling: str = 'bilinear', dtype: str = 'float32',
                  classes: Optional[Sequence[str]] = None):
-        self.store, self.size, self.resampling, self.dtype, self.classes = _LMDBStore(path), size, resampling, dtype, classes
+        self.store, self.size, self.resampling = _LMDBStore(path), size, resampling
+        self.dtype, self.classes = dtype, classes
         metas = [Path(metadata) if metadata is not None else self.store.path.parent/'metadata.parquet']
         if include_snow_cloud: metas.append(metas[0].parent/'metadata_for_patches_with_snow_cloud_or_shadow.parquet')
         dfs = []
@@ -342,7 +353,8 @@ def bands(self: BENv2Reader, key: str) -> dict:
     from safetensors.numpy import load
     try: return load(self.store.get(key))
     except DataError: raise
-    except Exception as e: raise DataError(f"{self.store.path}: value of {key!r} is not a valid safetensors blob ({e})") from None
+    except Exception as e:
+        raise DataError(f"{self.store.path}: value of {key!r} is not a valid safetensors blob ({e})") from None
 
 # %% ../../nbs/14_data.bigearthnet.ipynb #689c1edf
 def BENLMDBReader(path: Union[str, Path], version: Union[int, str] = 'auto', **kwargs):
@@ -351,7 +363,8 @@ def BENLMDBReader(path: Union[str, Path], version: Union[int, str] = 'auto', **k
         store = _LMDBStore(path); keys = store.keys()
         if not keys: raise DataError(f"{path}: empty LMDB")
         v = store.get(keys[0])
-        version = 1 if v[:1] == b'\x80' else 2 if v[8:9] == b'{' else None     # pickle protocol byte / safetensors header
+        # pickle protocol byte / safetensors header
+        version = 1 if v[:1] == b'\x80' else 2 if v[8:9] == b'{' else None
         if version is None: raise DataError(f"{path}: values are neither pickles (v1) nor safetensors (v2)")
     if int(version) == 1: return BENv1Reader(path, **kwargs)
     if int(version) == 2: return BENv2Reader(path, **kwargs)
@@ -359,23 +372,28 @@ def BENLMDBReader(path: Union[str, Path], version: Union[int, str] = 'auto', **k
 
 # %% ../../nbs/14_data.bigearthnet.ipynb #408fcf09
 BEN_V1_STATS = BandStats(S2_12,
-    mean=[340.76769064, 429.9430203, 614.21682446, 590.23569706, 950.68368468, 1792.46290469, 2075.46795189, 2218.94553375,
+    mean=[340.76769064, 429.9430203, 614.21682446, 590.23569706, 950.68368468, 1792.46290469, 2075.46795189,
+          2218.94553375,
           2266.46036911, 2246.0605464, 1594.42694882, 1009.32729131],
-    std=[554.81258967, 572.41639287, 582.87945694, 675.88746967, 729.89827633, 1096.01480586, 1273.45393088, 1365.45589904,
-         1356.13789355, 1302.3292881, 1079.19066363, 818.86747235],
-    source='BigEarthNet v1 L2A; bigearthnet_common 2.8.0 constants.BAND_STATS_S2 (from TU Berlin bigearthnet-models-tf)')
+    std=[554.81258967, 572.41639287, 582.87945694, 675.88746967, 729.89827633, 1096.01480586, 1273.45393088,
+         1365.45589904, 1356.13789355, 1302.3292881, 1079.19066363, 818.86747235],
+    source='BigEarthNet v1 L2A; bigearthnet_common 2.8.0 constants.BAND_STATS_S2 '
+           '(from TU Berlin bigearthnet-models-tf)')
 BEN_V2_STATS = BandStats(S2_12,
     mean=[360.64678955078125, 438.3720703125, 614.0556640625, 588.4096069335938, 942.7476806640625, 1769.8486328125,
           2049.475830078125, 2193.2919921875, 2235.48681640625, 2241.10595703125, 1568.2115478515625, 997.715087890625],
     std=[563.1734008789062, 607.02685546875, 603.2968139648438, 684.56884765625, 727.5784301757812, 1087.4288330078125,
-         1261.4302978515625, 1369.3717041015625, 1342.490478515625, 1294.35546875, 1063.9197998046875, 806.8846435546875],
-    source="BigEarthNet v2 train split, 120x120 bilinear; configilm 0.7.1 extra/BENv2_utils.py means/stds['120_bilinear']")
+         1261.4302978515625, 1369.3717041015625, 1342.490478515625, 1294.35546875, 1063.9197998046875,
+         806.8846435546875],
+    source="BigEarthNet v2 train split, 120x120 bilinear; configilm 0.7.1 extra/BENv2_utils.py "
+           "means/stds['120_bilinear']")
 
 # %% ../../nbs/14_data.bigearthnet.ipynb #cda402cc
 FORESTNET_CLASSES = ['Plantation', 'Grassland shrubland', 'Smallholder agriculture', 'Other']
 # Fine driver -> merged class (Irvin et al. 2020, ForestNet, Table 1).
 FORESTNET_MERGE = {
-    'Oil palm plantation': 'Plantation', 'Timber plantation': 'Plantation', 'Other large-scale plantations': 'Plantation',
+    'Oil palm plantation': 'Plantation', 'Timber plantation': 'Plantation',
+    'Other large-scale plantations': 'Plantation',
     'Grassland shrubland': 'Grassland shrubland',
     'Small-scale agriculture': 'Smallholder agriculture', 'Small-scale mixed plantation': 'Smallholder agriculture',
     'Small-scale oil palm plantation': 'Smallholder agriculture',
@@ -385,10 +403,11 @@ FORESTNET_SIZE, FORESTNET_RESOLUTION_M = 332, 15
 
 # %% ../../nbs/14_data.bigearthnet.ipynb #a4054bf8
 def forestnet_items(root: Union[str, Path], split: str = 'train', check_images: bool = True) -> pd.DataFrame:
-    "Rows of `root/<split>.csv` with validated labels, the example `folder`, class index `target` and per-date image stems."
+    "Rows of `root/<split>.csv` with validated labels, example `folder`, class index `target` and per-date image stems."
     root = Path(root)
     split = {'valid': 'val', 'validation': 'val'}.get(split, split)
-    if split not in ('train', 'val', 'test'): raise DataError(f"unknown ForestNet split {split!r}; use train, val or test")
+    if split not in ('train', 'val', 'test'):
+        raise DataError(f"unknown ForestNet split {split!r}; use train, val or test")
     csv = root/f"{split}.csv"
     if not csv.exists(): raise DataError(f"{csv}: ForestNet split CSV not found (expected the ForestNetDataset folder)")
     try: df = pd.read_csv(csv)
@@ -403,7 +422,8 @@ def forestnet_items(root: Union[str, Path], split: str = 'train', check_images: 
         if r.label not in FORESTNET_MERGE:
             raise DataError(f"{where}: unknown label {r.label!r}; known: {list(FORESTNET_MERGE)}")
         if FORESTNET_MERGE[r.label] != r.merged_label:
-            raise DataError(f"{where}: label {r.label!r} belongs to {FORESTNET_MERGE[r.label]!r}, not {r.merged_label!r}")
+            raise DataError(f"{where}: label {r.label!r} belongs to {FORESTNET_MERGE[r.label]!r}, not "
+                            f"{r.merged_label!r}")
         folder = root/str(r.example_path)
         comp = folder/'images'/'visible'/'composite.png'
         if check_images and not comp.exists(): raise DataError(f"{where}: image {comp} not found")
@@ -414,7 +434,7 @@ def forestnet_items(root: Union[str, Path], split: str = 'train', check_images: 
 
 # %% ../../nbs/14_data.bigearthnet.ipynb #67197c75
 def read_forestnet_example(item, image: str = 'composite', size: Optional[int] = None) -> tuple:
-    "(x `(3,H,W)` uint8 RGB, one-hot y over `FORESTNET_CLASSES`) for a `forestnet_items` row; `image` = 'composite' or a date."
+    "(x `(3,H,W)` uint8 RGB, one-hot y over `FORESTNET_CLASSES`) of a `forestnet_items` row; `image`: 'composite'/date"
     folder = Path(item['folder'])
     vis = folder/'images'/'visible'
     if image == 'composite': path = vis/'composite.png'
@@ -427,8 +447,10 @@ def read_forestnet_example(item, image: str = 'composite', size: Optional[int] =
     return x, y
 
 # %% ../../nbs/14_data.bigearthnet.ipynb #486362ad
-_FORESTNET_STANDINS = {'Plantation': ('Forest', 'Oil palm plantation'), 'Grassland shrubland': ('Meadow', 'Grassland shrubland'),
-                       'Smallholder agriculture': ('Farmland', 'Small-scale agriculture'), 'Other': ('BareLand', 'Mining')}
+_FORESTNET_STANDINS = {'Plantation': ('Forest', 'Oil palm plantation'),
+                       'Grassland shrubland': ('Meadow', 'Grassland shrubland'),
+                       'Smallholder agriculture': ('Farmland', 'Small-scale agriculture'),
+                       'Other': ('BareLand', 'Mining')}
 
 # %% ../../nbs/14_data.bigearthnet.ipynb #58509f18
 def write_forestnet_sample(dest: Union[str, Path], aid_root: Union[str, Path], n_per_split: dict = None,
@@ -455,12 +477,14 @@ def write_forestnet_sample(dest: Union[str, Path], aid_root: Union[str, Path], n
                 imgs = [Image.fromarray(read_rgb(pools[merged].pop(), size=FORESTNET_SIZE)) for _ in range(1 + n_dates)]
                 imgs[0].save(vis/'composite.png')
                 for d, im in enumerate(imgs[1:]):
-                    im.save(vis/f"{year + 1 + d}_{int(rng.integers(1, 13)):02d}_{int(rng.integers(1, 29)):02d}_cloud_{int(rng.integers(0, 500))}.png")
-                rows.append(dict(label=fine, merged_label=merged, latitude=lat, longitude=lon, year=year, example_path=ex))
+                    im.save(vis/f"{year + 1 + d}_{int(rng.integers(1, 13)):02d}_{int(rng.integers(1, 29)):02d}_cloud_"
+                                f"{int(rng.integers(0, 500))}.png")
+                rows.append(dict(label=fine, merged_label=merged, latitude=lat, longitude=lon, year=year,
+                                 example_path=ex))
         pd.DataFrame(rows, columns=FORESTNET_COLUMNS).to_csv(dest/f"{split}.csv", index=False)
     (dest/'README.txt').write_text(
-        "LAYOUT TEST ONLY - NOT ForestNet DATA.\nThis folder mimics the ForestNetDataset layout (Irvin et al. 2020) so that "
-        "readers can be tested offline. The images are real AID aerial scenes (" + ', '.join(
+        "LAYOUT TEST ONLY - NOT ForestNet DATA.\nThis folder mimics the ForestNetDataset layout (Irvin et al. 2020) so "
+        "that readers can be tested offline. The images are real AID aerial scenes (" + ', '.join(
             f"{v[0]} -> {k}" for k, v in _FORESTNET_STANDINS.items()) + "), resized to 332x332; coordinates, years and "
         "labels are stand-ins. Do not report any number measured on it as a ForestNet result.\n")
     return dest

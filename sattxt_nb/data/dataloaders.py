@@ -121,8 +121,10 @@ def paired_dls(df: pd.DataFrame, ms_col: str = 'ms_path', rgb_col: Optional[str]
                rgb_loader: Callable = load_eurosat_rgb, **kwargs):
     "DataLoaders of `(TensorMS, TensorImage)` views of the same patch, with synchronised augmentation on training."
     for c in [ms_col] + ([rgb_col] if rgb == 'twin' else []):
-        if c not in df.columns: raise DataError(f"paired_dls: column {c!r} not in the frame (columns: {list(df.columns)})")
-    if 'is_valid' not in df.columns: raise DataError("paired_dls: the frame has no `is_valid` column; use split_items(df, seed=...)")
+        if c not in df.columns:
+            raise DataError(f"paired_dls: column {c!r} not in the frame (columns: {list(df.columns)})")
+    if 'is_valid' not in df.columns:
+        raise DataError("paired_dls: the frame has no `is_valid` column; use split_items(df, seed=...)")
     if rgb not in ('twin', 'render'): raise DataError(f"rgb must be 'twin' or 'render', got {rgb!r}")
     rgb_block = TransformBlock(type_tfms=[RGBLoader(rgb_loader) if rgb == 'twin' else RenderRGB(loader)], item_tfms=[],
                                batch_tfms=[IntToFloatTensor()])
@@ -144,11 +146,13 @@ def _label_block(multi_label: bool, vocab):
 def _check_frame(df, cols):
     miss = [c for c in cols if c not in df.columns]
     if miss: raise DataError(f"frame lacks column(s) {miss} (columns: {list(df.columns)})")
-    if 'is_valid' not in df.columns: raise DataError("the frame has no `is_valid` column; use split_items(df, seed=...)")
+    if 'is_valid' not in df.columns:
+        raise DataError("the frame has no `is_valid` column; use split_items(df, seed=...)")
 
 # %% ../../nbs/16_data.dataloaders.ipynb #9b969f26
 def ms_classification_dls(df: pd.DataFrame, path_col: str = 'path', label_col: str = 'label', multi_label: bool = False,
-                          loader: Callable = load_eurosat_ms, stats: Optional[BandStats] = None, n_bands: int = len(S2_12),
+                          loader: Callable = load_eurosat_ms, stats: Optional[BandStats] = None,
+                          n_bands: int = len(S2_12),
                           vocab=None, aug: bool = True, bs: int = 64, seed: int = 0, **kwargs):
     "Labelled multi-spectral DataLoaders (single- or multi-label) with flips/rotations on the training split."
     _check_frame(df, [path_col, label_col])
@@ -158,7 +162,8 @@ def ms_classification_dls(df: pd.DataFrame, path_col: str = 'path', label_col: s
     return dblock.dataloaders(df, bs=bs, seed=seed, **kwargs)
 
 # %% ../../nbs/16_data.dataloaders.ipynb #28d372a3
-def rgb_classification_dls(df: pd.DataFrame, path_col: str = 'path', label_col: str = 'label', multi_label: bool = False,
+def rgb_classification_dls(df: pd.DataFrame, path_col: str = 'path', label_col: str = 'label',
+                           multi_label: bool = False,
                            size: int = 224, vocab=None, aug: bool = True, bs: int = 64, seed: int = 0, **kwargs):
     "Labelled RGB DataLoaders (EuroSAT-RGB, UC Merced, AID, ...) resized to `size`, flips/rotations on training."
     _check_frame(df, [path_col, label_col])
@@ -183,7 +188,8 @@ def caption_dls(df: pd.DataFrame, path_col: str = 'path', caption_col: str = 'ca
     "DataLoaders of `(TensorImage, str)` image-caption pairs from `caption_items` (needs an `is_valid` column)."
     _check_frame(df, [path_col, caption_col])
     empty = df[caption_col].map(len) == 0
-    if empty.any(): raise DataError(f"{int(empty.sum())} images have no captions (first: {df[path_col][empty].iloc[0]})")
+    if empty.any():
+        raise DataError(f"{int(empty.sum())} images have no captions (first: {df[path_col][empty].iloc[0]})")
     dblock = DataBlock(blocks=(ImageBlock(), TransformBlock(type_tfms=[PickCaption()])), get_x=ColReader(path_col),
                        get_y=ColReader(caption_col), splitter=ColSplitter('is_valid'),
                        item_tfms=[Resize(size)] + ([SyncDihedral()] if aug else []))

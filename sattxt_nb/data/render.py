@@ -29,7 +29,7 @@ __all__ = ['EUROSAT_RGB_RENDERING', 'RGBRendering', 'eurosat_twins', 'fit_rgb_re
 # %% ../../nbs/13_data.render.ipynb #253908ae
 @dataclass(frozen=True)
 class RGBRendering:
-    "Per-channel clipped linear MS->RGB rendering: `level = clip(round(gain*DN + offset), lo, hi)` for R,G,B = B04,B03,B02."
+    "Per-channel clipped linear MS->RGB rendering: `level = clip(round(gain*DN + offset), lo, hi)`, R,G,B = B04,B03,B02"
     gain: tuple
     offset: tuple
     lo: float = 0.
@@ -42,11 +42,12 @@ class RGBRendering:
         object.__setattr__(self, 'offset', tuple(float(o) for o in self.offset))
         object.__setattr__(self, 'bands', tuple(check_band_names(self.bands)))
         if not (len(self.gain) == len(self.offset) == len(self.bands) == 3):
-            raise DataError(f"RGBRendering needs 3 gains, 3 offsets and 3 bands; got {self.gain}, {self.offset}, {self.bands}")
+            raise DataError(f"RGBRendering needs 3 gains, 3 offsets and 3 bands; got {self.gain}, {self.offset}, "
+                            f"{self.bands}")
         if not self.lo < self.hi: raise DataError(f"RGBRendering: clip range {self.lo}..{self.hi} is empty")
 
     def __call__(self, x, bands: Sequence[str], dtype=None, check: bool = True):
-        "Render `x` whose channels are `bands`: numpy -> (…,H,W,3) uint8; torch -> (…,3,H,W) float in [0,1] (or `dtype=torch.uint8`)."
+        "Render `x` of channels `bands`: numpy -> (…,H,W,3) uint8; torch -> (…,3,H,W) float in [0,1] (or `dtype`)"
         idx = self._idx(x, bands)
         if isinstance(x, torch.Tensor): return self._torch(x, idx, dtype, check)
         x = np.asarray(x)
@@ -62,13 +63,16 @@ class RGBRendering:
 # %% ../../nbs/13_data.render.ipynb #d1647105
 @patch
 def _idx(self: RGBRendering, x, bands):
-    if bands is None: raise DataError("RGBRendering: pass the band names of the input's channels (e.g. S2_12 or EUROSAT_FILE_ORDER)")
+    if bands is None:
+        raise DataError("RGBRendering: pass the band names of the input's channels (e.g. S2_12 or EUROSAT_FILE_ORDER)")
     bands = check_band_names(bands)
     if x.ndim not in (3, 4): raise DataError(f"RGBRendering: expected (C,H,W) or (B,C,H,W), got shape {tuple(x.shape)}")
     if x.shape[-3] != len(bands):
-        raise DataError(f"RGBRendering: input has {x.shape[-3]} channels but {len(bands)} band names were given: {bands}")
+        raise DataError(f"RGBRendering: input has {x.shape[-3]} channels but {len(bands)} band names were given: "
+                        f"{bands}")
     missing = [b for b in self.bands if b not in bands]
-    if missing: raise DataError(f"RGBRendering: bands {missing} (needed for R,G,B) are not in the input's bands {bands}")
+    if missing:
+        raise DataError(f"RGBRendering: bands {missing} (needed for R,G,B) are not in the input's bands {bands}")
     return band_indices(self.bands, bands)
 
 # %% ../../nbs/13_data.render.ipynb #878a5db5
@@ -119,28 +123,31 @@ def _pairs(pairs):
 
 # %% ../../nbs/13_data.render.ipynb #6ff69822
 def fit_rgb_rendering(pairs: Sequence, bands: Sequence[str] = EUROSAT_FILE_ORDER, provenance: str = '') -> RGBRendering:
-    "Least-squares per-channel gain/offset from (ms, rgb) pairs (paths or arrays); clipped 0/255 jpg pixels are left out."
+    "Least-squares per-channel gain/offset from (ms, rgb) pairs (paths or arrays); clipped 0/255 jpg pixels left out."
     pairs, bands = _pairs(pairs), check_band_names(bands)
     idx = band_indices(RGB, bands)
     X, Y = [], []
     for ms, rgb in pairs:
         try: x, y = _load_pair(ms, rgb, bands)
         except DataError as e: raise DataError(f"{_pair_name(ms, rgb)}: {e}") from None
-        X.append(x[idx].reshape(3, -1).astype(np.float64)); Y.append(np.moveaxis(y, -1, 0).reshape(3, -1).astype(np.float64))
+        X.append(x[idx].reshape(3, -1).astype(np.float64))
+        Y.append(np.moveaxis(y, -1, 0).reshape(3, -1).astype(np.float64))
     X, Y = np.concatenate(X, 1), np.concatenate(Y, 1)
     gain, offset = [], []
     for c in range(3):
         m = (Y[c] > 0) & (Y[c] < 255)
-        if m.sum() < 2 or np.ptp(X[c][m]) == 0: raise DataError(f"channel {RGB[c]}: too few unclipped, varying pixels to fit")
+        if m.sum() < 2 or np.ptp(X[c][m]) == 0:
+            raise DataError(f"channel {RGB[c]}: too few unclipped, varying pixels to fit")
         A = np.stack([X[c][m], np.ones(m.sum())], 1)
         (g, o), *_ = np.linalg.lstsq(A, Y[c][m], rcond=None)
         gain.append(g); offset.append(o)
-    prov = provenance or f"least squares per channel on {len(pairs)} pairs, {X.shape[1]} pixels/channel, 0/255 levels excluded"
+    prov = provenance or (f"least squares per channel on {len(pairs)} pairs, {X.shape[1]} pixels/channel, "
+                          "0/255 levels excluded")
     return RGBRendering(tuple(gain), tuple(offset), provenance=prov)
 
 # %% ../../nbs/13_data.render.ipynb #6fe4e53f
 def rgb_agreement(rendering: Callable, pairs: Sequence, bands: Sequence[str] = EUROSAT_FILE_ORDER) -> dict:
-    "Agreement of `rendering(x, bands)` with the official RGB over `pairs`: MAE/RMSE (levels), r2, % within 2/5, per channel + 'all'."
+    "Agreement of `rendering(x, bands)` with the official RGB of `pairs`: MAE/RMSE, r2, % within 2/5 (per channel, all)"
     pairs, bands = _pairs(pairs), check_band_names(bands)
     P, Y = [], []
     for ms, rgb in pairs:
@@ -162,13 +169,14 @@ def rgb_agreement(rendering: Callable, pairs: Sequence, bands: Sequence[str] = E
 # %% ../../nbs/13_data.render.ipynb #1b8a0bdf
 EUROSAT_RGB_RENDERING = RGBRendering(
     gain=(0.09017, 0.09057, 0.09159), offset=(2.916, 2.766, 1.814),
-    provenance=("least squares per channel (jpg levels 0 and 255 excluded) of the official EuroSAT RGB jpg levels on the "
-                "EuroSAT-MS B04/B03/B02 digital numbers; 233 twin patches = per-class seeded half (numpy default_rng(0) "
-                "permutation) of the 469 twins in sattxt shared data; held-out agreement in nbs/04_render.ipynb"))
+    provenance=("least squares per channel (jpg levels 0 and 255 excluded) of the official EuroSAT RGB jpg levels on "
+                "the EuroSAT-MS B04/B03/B02 digital numbers; 233 twin patches = per-class seeded half (numpy "
+                "default_rng(0) permutation) of the 469 twins in sattxt shared data; held-out agreement in "
+                "nbs/04_render.ipynb"))
 
 # %% ../../nbs/13_data.render.ipynb #84296be4
 def read_multispectral(path: Union[str, Path], bands: Optional[Sequence[str]] = None) -> tuple:
-    "A Sentinel-2 GeoTIFF -> `(array (C,H,W), band names)`; names from `bands`, the file's band descriptions, or the count (13: EuroSAT order, 12: S2_12)."
+    "A Sentinel-2 GeoTIFF -> `(array (C,H,W), band names)`; names: `bands`, the file's descriptions or from the count"
     path = Path(path)
     if bands is None: bands = _descriptions(path) if path.is_file() else None
     if bands is None:
@@ -180,13 +188,14 @@ def read_multispectral(path: Union[str, Path], bands: Optional[Sequence[str]] = 
         if n == 13: bands = list(EUROSAT_FILE_ORDER)
         elif n == 12: bands = list(S2_12)
         elif n is not None:
-            raise DataError(f"{path}: {n} band(s) and no band names; a Sentinel-2 stack has 12 or 13 bands, otherwise pass bands=[...]")
+            raise DataError(f"{path}: {n} band(s) and no band names; a Sentinel-2 stack has 12 or 13 bands, otherwise "
+                            "pass bands=[...]")
     arr = read_geotiff(path, band_names=bands)
     return arr, check_band_names(bands)
 
 # %% ../../nbs/13_data.render.ipynb #87d1951b
 def image_to_rgb(src, bands: Optional[Sequence[str]] = None, name: str = 'image') -> np.ndarray:
-    "An `(H,W,3)` uint8 RGB view of a path, raw file bytes or array: 8-bit pictures as they are, Sentinel-2 stacks rendered EuroSAT-style."
+    "An `(H,W,3)` uint8 RGB view of a path, file bytes or array: 8-bit pictures as is, Sentinel-2 stacks EuroSAT-style"
     from PIL import Image, UnidentifiedImageError
     if isinstance(src, (bytes, bytearray, memoryview)):
         b = bytes(src)

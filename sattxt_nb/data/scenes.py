@@ -30,7 +30,7 @@ _RASTER_EXT = {'.jp2', '.tif', '.tiff', '.j2k'}
 
 # %% ../../nbs/15_data.scenes.ipynb #e8cbedf8
 def find_scene_bands(folder: Union[str, Path], bands: Optional[Sequence[str]] = None) -> dict:
-    "Map band name -> file for the band rasters in `folder`; with `bands`, only those, and a `DataError` listing any missing."
+    "Map band name -> file for the band rasters in `folder`; with `bands` only those (`DataError` naming any missing)"
     folder = Path(folder)
     if not folder.is_dir(): raise DataError(f"scene folder {folder} does not exist")
     found = {}
@@ -39,7 +39,9 @@ def find_scene_bands(folder: Union[str, Path], bands: Optional[Sequence[str]] = 
         m = _BAND_RE.findall(p.stem)
         if not m: continue
         b = check_band_names([m[-1]])[0]
-        if b in found: raise DataError(f"{folder}: two files for band {b}: {found[b].name} and {p.name} (two scenes in one folder?)")
+        if b in found:
+            raise DataError(f"{folder}: two files for band {b}: {found[b].name} and {p.name} (two scenes in one "
+                            "folder?)")
         found[b] = p
     if not found: raise DataError(f"{folder}: no Sentinel-2 band files (*_B01..B12/B8A .jp2/.tif) found")
     if bands is None: return {b: found[b] for b in S2_BANDS if b in found}
@@ -94,17 +96,18 @@ def _check_alignment(ref: dict, info: dict, band: str, ref_band: str):
     if info['crs'] != ref['crs']:
         raise DataError(f"{info['path']}: band {band} is in {info['crs']}, the reference {ref_band} in {ref['crs']} "
                         f"(a band from another scene?)")
-    tol = max(max(info['res']), max(ref['res']))      # one pixel of the coarser grid: L1C bands at 10/20/60 m differ by that
+    # one pixel of the coarser grid: L1C bands at 10/20/60 m differ by that
+    tol = max(max(info['res']), max(ref['res']))
     d = [abs(a - b) for a, b in zip(info['bounds'], ref['bounds'])]
     if max(d) > tol:
-        raise DataError(f"{info['path']}: band {band} covers {tuple(round(v, 1) for v in info['bounds'])}, the reference "
-                        f"{ref_band} {tuple(round(v, 1) for v in ref['bounds'])}: edges differ by up to {max(d):.0f} "
-                        f"(> {tol:.0f}, one coarse pixel) - a band from another scene or extent?")
+        raise DataError(f"{info['path']}: band {band} covers {tuple(round(v, 1) for v in info['bounds'])}, the "
+                        f"reference {ref_band} {tuple(round(v, 1) for v in ref['bounds'])}: edges differ by up to "
+                        f"{max(d):.0f} (> {tol:.0f}, one coarse pixel) - a band from another scene or extent?")
 
 # %% ../../nbs/15_data.scenes.ipynb #44f3bde9
 @dataclass
 class SceneTile:
-    "One tile: `data` (C,size,size) in `bands` order, its top-left pixel `row`,`col` on the reference grid, georeferencing."
+    "One tile: `data` (C,size,size) in `bands` order, top-left pixel `row`,`col` on the reference grid, georeference."
     data: np.ndarray
     row: int
     col: int
@@ -119,8 +122,10 @@ def _prepare(band_paths: dict, bands, ref_band, size, stride, resampling, max_no
     bands, ref_band = check_band_names(bands), check_band_names([ref_band])[0]
     missing = [b for b in bands if b not in paths]
     if missing: raise DataError(f"bands {missing} have no file in band_paths (which has {list(paths)})")
-    if ref_band not in paths: raise DataError(f"reference band {ref_band} has no file in band_paths (which has {list(paths)})")
-    if resampling not in _RESAMPLING: raise DataError(f"unknown resampling {resampling!r}; use one of {list(_RESAMPLING)}")
+    if ref_band not in paths:
+        raise DataError(f"reference band {ref_band} has no file in band_paths (which has {list(paths)})")
+    if resampling not in _RESAMPLING:
+        raise DataError(f"unknown resampling {resampling!r}; use one of {list(_RESAMPLING)}")
     if reader not in ('auto', 'rasterio', 'imagecodecs'): raise DataError(f"unknown reader {reader!r}")
     if not 0 <= max_nodata <= 1: raise DataError(f"max_nodata is a fraction in [0, 1], got {max_nodata}")
     size, stride = int(size), int(stride or size)
@@ -135,7 +140,8 @@ def _prepare(band_paths: dict, bands, ref_band, size, stride, resampling, max_no
                       "CRS and extent cannot be checked")
     H, W = ref['height'], ref['width']
     if size > H or size > W:
-        raise DataError(f"tile size {size} is larger than the scene ({H} x {W} pixels on the {ref_band} grid of {ref['path'].name})")
+        raise DataError(f"tile size {size} is larger than the scene ({H} x {W} pixels on the {ref_band} grid of "
+                        f"{ref['path'].name})")
     return paths, bands, ref_band, size, stride, infos, ref, H, W
 
 # %% ../../nbs/15_data.scenes.ipynb #c50f7d6d
@@ -151,7 +157,8 @@ def _pixel_only_band(a: np.ndarray, H: int, W: int, resampling) -> np.ndarray:
 # %% ../../nbs/15_data.scenes.ipynb #d0c28d2f
 def iter_scene_tiles(band_paths: dict, bands: Sequence[str] = S2_12, size: int = 64, stride: Optional[int] = None,
                      ref_band: str = 'B02', resampling: str = 'bilinear', max_nodata: float = 0.0,
-                     reader: str = 'auto', max_strip_pixels: int = 2**24, progress: bool = False) -> Iterator[SceneTile]:
+                     reader: str = 'auto', max_strip_pixels: int = 2**24,
+                     progress: bool = False) -> Iterator[SceneTile]:
     "Yield `SceneTile`s of (C,size,size) uint16 in `bands` order, all bands warped onto the `ref_band` grid."
     paths, bands, ref_band, size, stride, infos, ref, H, W = _prepare(band_paths, bands, ref_band, size, stride,
                                                                        resampling, max_nodata, reader)
@@ -174,7 +181,8 @@ def iter_scene_tiles(band_paths: dict, bands: Sequence[str] = S2_12, size: int =
                         if b in vrts:
                             try: block[i] = vrts[b].read(1, window=Window(0, r0, W, r1 - r0))
                             except RasterioIOError as e:
-                                raise DataError(f"{infos[b]['path']}: reading rows {r0}-{r1} failed ({str(e)[:120]})") from None
+                                raise DataError(f"{infos[b]['path']}: reading rows {r0}-{r1} failed "
+                                                f"({str(e)[:120]})") from None
                         else: block[i] = full[b][r0:r1]
                     valid = (block > 0).all(0)
                     for r in strip:
@@ -190,7 +198,8 @@ def iter_scene_tiles(band_paths: dict, bands: Sequence[str] = S2_12, size: int =
 def tile_scene(band_paths: dict, bands: Sequence[str] = S2_12, size: int = 64, stride: Optional[int] = None,
                ref_band: str = 'B02', resampling: str = 'bilinear', max_nodata: float = 0.0, **kwargs) -> np.ndarray:
     "All tiles of a scene as one (N, C, size, size) uint16 array (see `iter_scene_tiles`)."
-    tiles = [t.data for t in iter_scene_tiles(band_paths, bands, size, stride, ref_band, resampling, max_nodata, **kwargs)]
+    tiles = [t.data for t in iter_scene_tiles(band_paths, bands, size, stride, ref_band, resampling, max_nodata,
+                                              **kwargs)]
     return np.stack(tiles) if tiles else np.zeros((0, len(bands), size, size), np.uint16)
 
 # %% ../../nbs/15_data.scenes.ipynb #ce6516b7
@@ -198,14 +207,17 @@ def _source_sig(p: Path) -> dict:
     p = Path(p); return dict(path=str(p.resolve()), bytes=p.stat().st_size if p.exists() else None)
 
 # %% ../../nbs/15_data.scenes.ipynb #63a0fd51
-def write_tiles(band_paths: dict, out_dir: Union[str, Path, None] = None, fmt: str = 'npy', bands: Sequence[str] = S2_12,
+def write_tiles(band_paths: dict, out_dir: Union[str, Path, None] = None, fmt: str = 'npy',
+                bands: Sequence[str] = S2_12,
                 size: int = 64, stride: Optional[int] = None, ref_band: str = 'B02', resampling: str = 'bilinear',
                 max_nodata: float = 0.0, reader: str = 'auto', overwrite: bool = False, progress: bool = True) -> Path:
-    "Tile a scene into `out_dir` as a `.npy` stack or per-tile GeoTIFFs plus `manifest.json`; returns the manifest path."
+    "Tile a scene into `out_dir` as a `.npy` stack or per-tile GeoTIFFs plus `manifest.json`; returns the manifest path"
     if fmt not in ('npy', 'geotiff'): raise DataError(f"unknown tile format {fmt!r}; use 'npy' or 'geotiff'")
     bands = check_band_names(bands); ref_band = check_band_names([ref_band])[0]
     srcs = {b: Path(p) for b, p in band_paths.items()}
-    if out_dir is None: out_dir = artefact_dir(f"scenes/{Path(srcs[ref_band] if ref_band in srcs else next(iter(srcs.values()))).parent.name}")
+    if out_dir is None:
+        out_dir = artefact_dir(
+            f"scenes/{Path(srcs[ref_band] if ref_band in srcs else next(iter(srcs.values()))).parent.name}")
     out = artefact_dir('', root=out_dir)
     config = dict(bands=bands, size=int(size), stride=int(stride or size), ref_band=ref_band, resampling=resampling,
                   max_nodata=float(max_nodata), format=fmt,
@@ -220,7 +232,8 @@ def write_tiles(band_paths: dict, out_dir: Union[str, Path, None] = None, fmt: s
         raw = out/'tiles.u16.part'
         with open(raw, 'wb') as f:
             for t in it: f.write(np.ascontiguousarray(t.data).tobytes()); pos.append((t.row, t.col)); crs = t.crs
-        arr = np.lib.format.open_memmap(out/'tiles.npy', mode='w+', dtype=np.uint16, shape=(len(pos), len(bands), size, size))
+        arr = np.lib.format.open_memmap(out/'tiles.npy', mode='w+', dtype=np.uint16,
+                                        shape=(len(pos), len(bands), size, size))
         if pos: arr[:] = np.fromfile(raw, dtype=np.uint16).reshape(arr.shape)
         arr.flush(); del arr; raw.unlink()
         files = ['tiles.npy']
@@ -228,8 +241,8 @@ def write_tiles(band_paths: dict, out_dir: Union[str, Path, None] = None, fmt: s
         files = []
         for t in it:
             if t.transform is None:
-                raise DataError("cannot write georeferenced GeoTIFF tiles: the bands were decoded without georeferencing "
-                                "(imagecodecs fallback); use fmt='npy'")
+                raise DataError("cannot write georeferenced GeoTIFF tiles: the bands were decoded without "
+                                "georeferencing (imagecodecs fallback); use fmt='npy'")
             name = f"tile_{t.row:05d}_{t.col:05d}.tif"
             write_geotiff(out/name, t.data, crs=t.crs, transform=t.transform, band_names=bands)
             files.append(name); pos.append((t.row, t.col)); crs = t.crs
@@ -240,7 +253,7 @@ def write_tiles(band_paths: dict, out_dir: Union[str, Path, None] = None, fmt: s
 
 # %% ../../nbs/15_data.scenes.ipynb #733cd9e0
 def load_tiles(path: Union[str, Path]) -> tuple:
-    "(tiles, manifest) from a `write_tiles` folder or manifest: a read-only memory map for 'npy', a stacked array for 'geotiff'."
+    "(tiles, manifest) from a `write_tiles` folder or manifest: read-only memmap for 'npy', stacked array for 'geotiff'"
     path = Path(path); man = path/'manifest.json' if path.is_dir() else path
     if not man.exists(): raise DataError(f"{man}: no tile manifest (write it with write_tiles)")
     m = json.loads(man.read_text())
@@ -251,5 +264,6 @@ def load_tiles(path: Union[str, Path]) -> tuple:
         arr = np.stack([read_geotiff(man.parent/f, expected_count=len(m['bands'])) for f in m['files']]) if m['files'] \
               else np.zeros((0, len(m['bands']), m['size'], m['size']), np.uint16)
     if arr.shape != (m['count'], len(m['bands']), m['size'], m['size']):
-        raise DataError(f"{man.parent}: tiles have shape {arr.shape}, the manifest says {m['count']} x {len(m['bands'])} bands x {m['size']}^2")
+        raise DataError(f"{man.parent}: tiles have shape {arr.shape}, the manifest says {m['count']} x "
+                        f"{len(m['bands'])} bands x {m['size']}^2")
     return arr, m

@@ -39,7 +39,7 @@ def _npy_bytes(a: np.ndarray) -> bytes:
 
 # %% ../../nbs/17_data.shards.ipynb #43b0474c
 def write_patch_shards(patches, out_dir: Union[str, Path], per_shard: int = 256, prefix: str = 'shard') -> Path:
-    "Pack a `stage1.PairedPatches` into tar shards of `per_shard` items (+ `index.json`) under `out_dir`; returns `out_dir`."
+    "Pack a `stage1.PairedPatches` into tar shards of `per_shard` items (+ `index.json`) in `out_dir`; return `out_dir`"
     if per_shard < 1: raise DataError(f"per_shard must be >= 1, got {per_shard}")
     if not len(patches): raise DataError("write_patch_shards: no patches")
     out = artefact_dir(root=out_dir)
@@ -61,7 +61,7 @@ def write_patch_shards(patches, out_dir: Union[str, Path], per_shard: int = 256,
 
 # %% ../../nbs/17_data.shards.ipynb #ab757010
 def read_shard(path: Union[str, Path]) -> list:
-    "All items `(key, ms uint16 (C,H,W), rgb uint8 (H,W,3), meta dict)` of one shard, in key order; `DataError` if corrupt."
+    "All items `(key, ms uint16 (C,H,W), rgb uint8 (H,W,3), meta dict)` of a shard in key order; `DataError` if corrupt"
     path = Path(path); items = {}
     try:
         with tarfile.open(path, 'r') as tar:
@@ -72,7 +72,8 @@ def read_shard(path: Union[str, Path]) -> list:
                 v = json.loads(data) if kind == 'json' else np.load(io.BytesIO(data), allow_pickle=False)
                 items.setdefault(key, {})[kind] = v
     except (tarfile.TarError, OSError, ValueError, EOFError) as e:
-        raise DataError(f"{path}: corrupt shard ({type(e).__name__}: {str(e)[:120]}); rewrite it with write_patch_shards") from None
+        raise DataError(f"{path}: corrupt shard ({type(e).__name__}: {str(e)[:120]}); rewrite it with "
+                        "write_patch_shards") from None
     bad = [k for k, v in items.items() if set(v) != {'ms.npy', 'rgb.npy', 'json'}]
     if bad: raise DataError(f"{path}: corrupt shard, item {bad[0]} lacks some of .ms.npy/.rgb.npy/.json")
     return [(k, items[k]['ms.npy'], items[k]['rgb.npy'], items[k]['json']) for k in sorted(items)]
@@ -80,22 +81,27 @@ def read_shard(path: Union[str, Path]) -> list:
 # %% ../../nbs/17_data.shards.ipynb #257c7ea1
 class PatchShards(torch.utils.data.IterableDataset):
     "Stream `(ms, rgb)` float tensors from tar shards, split over ranks and DataLoader workers, reshuffled each epoch."
-    def __init__(self, root: Union[str, Path], shuffle: bool = True, seed: int = 0, stats=None, rank_: Optional[int] = None,
+    def __init__(self, root: Union[str, Path], shuffle: bool = True, seed: int = 0, stats=None,
+                 rank_: Optional[int] = None,
                  world: Optional[int] = None, verify: bool = True):
         self.root = Path(root)
         if not (self.root/'index.json').exists():
             found = sorted(self.root.glob('*.tar')) if self.root.is_dir() else []
-            raise DataError(f"{self.root}: no shards (no index.json" + (f"; {len(found)} .tar files without an index" if found else "") +
-                            "); write them with write_patch_shards")
+            raise DataError(f"{self.root}: no shards (no index.json"
+                            + (f"; {len(found)} .tar files without an index" if found else "")
+                            + "); write them with write_patch_shards")
         self.index = json.loads((self.root/'index.json').read_text())
-        if self.index.get('format') != _SHARD_FORMAT: raise DataError(f"{self.root}/index.json: not a patch-shard index ({self.index.get('format')!r})")
+        if self.index.get('format') != _SHARD_FORMAT:
+            raise DataError(f"{self.root}/index.json: not a patch-shard index ({self.index.get('format')!r})")
         if not self.index['shards']: raise DataError(f"{self.root}: the index lists no shards")
         missing = [s['name'] for s in self.index['shards'] if not (self.root/s['name']).exists()]
-        if missing: raise DataError(f"{self.root}: {len(missing)} shard(s) listed in index.json are missing, e.g. {missing[0]}")
+        if missing:
+            raise DataError(f"{self.root}: {len(missing)} shard(s) listed in index.json are missing, e.g. {missing[0]}")
         self.shuffle, self.seed, self.stats, self.verify, self.epoch = shuffle, seed, stats, verify, 0
         self.rank = rank() if rank_ is None else rank_
         self.world = world_size() if world is None else world
-        if self.index['total'] < self.world: raise DataError(f"{self.index['total']} items cannot feed {self.world} ranks")
+        if self.index['total'] < self.world:
+            raise DataError(f"{self.index['total']} items cannot feed {self.world} ranks")
 
     def set_epoch(self, epoch: int): self.epoch = int(epoch)
     def __len__(self): return self.index['total'] // self.world
@@ -105,7 +111,8 @@ class PatchShards(torch.utils.data.IterableDataset):
         worker, n_workers = (wi.id, wi.num_workers) if wi is not None else (0, 1)
         for i, s, lo, hi in self._plan(worker, n_workers):
             items = self._load(s)
-            order = np.random.default_rng([self.seed, self.epoch, i]).permutation(len(items)) if self.shuffle else np.arange(len(items))
+            order = np.random.default_rng([self.seed, self.epoch,
+                                           i]).permutation(len(items)) if self.shuffle else np.arange(len(items))
             for j in order[lo:hi]: yield self._item(items[j])
 
 # %% ../../nbs/17_data.shards.ipynb #63d70127
@@ -115,7 +122,8 @@ def _load(self: PatchShards, s: dict) -> list:
     if self.verify and file_sha256(p) != s['sha256']:
         raise DataError(f"{p}: corrupt shard (sha256 differs from index.json)")
     items = read_shard(p)
-    if len(items) != s['count']: raise DataError(f"{p}: corrupt shard ({len(items)} items, index.json says {s['count']})")
+    if len(items) != s['count']:
+        raise DataError(f"{p}: corrupt shard ({len(items)} items, index.json says {s['count']})")
     return items
 
 # %% ../../nbs/17_data.shards.ipynb #c4cfa340
@@ -123,7 +131,8 @@ def _load(self: PatchShards, s: dict) -> list:
 def _plan(self: PatchShards, worker: int, n_workers: int) -> list:
     "This (rank, worker) slot's part of the epoch: [(shard, first, stop)] over the shuffled global item order."
     shards = list(enumerate(self.index['shards']))
-    if self.shuffle: shards = [shards[i] for i in np.random.default_rng([self.seed, self.epoch]).permutation(len(shards))]
+    if self.shuffle:
+        shards = [shards[i] for i in np.random.default_rng([self.seed, self.epoch]).permutation(len(shards))]
     q = len(self); quotas = [q // n_workers + (w < q % n_workers) for w in range(n_workers)]
     a = self.rank * q + sum(quotas[:worker]); b = a + quotas[worker]       # contiguous range of the global order
     plan, pos = [], 0
@@ -146,7 +155,8 @@ class StreamDL:
     "A fastai-compatible loader over a rank-sharded `IterableDataset` (`PatchShards`): batches, device moves, epochs."
     rank_sharded, n_inp = True, 1
     def __init__(self, dataset, bs: int = 64, num_workers: int = 0, device=None, drop_last: bool = False):
-        self.dataset, self.bs, self.num_workers, self.device, self.drop_last, self.epoch = dataset, bs, num_workers, device, drop_last, 0
+        self.dataset, self.bs, self.num_workers = dataset, bs, num_workers
+        self.device, self.drop_last, self.epoch = device, drop_last, 0
     def _per_worker(self):
         q, w = len(self.dataset), max(1, self.num_workers)
         return [q // w + (i < q % w) for i in range(w)]
@@ -156,7 +166,8 @@ class StreamDL:
     def n(self): return len(self.dataset)
     def to(self, device): self.device = device; return self
     def _loader(self):
-        return torch.utils.data.DataLoader(self.dataset, batch_size=self.bs, num_workers=self.num_workers, drop_last=self.drop_last)
+        return torch.utils.data.DataLoader(self.dataset, batch_size=self.bs, num_workers=self.num_workers,
+                                           drop_last=self.drop_last)
     def __iter__(self):
         from fastai.torch_core import to_device
         if hasattr(self.dataset, 'set_epoch'): self.dataset.set_epoch(self.epoch)

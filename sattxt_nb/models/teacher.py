@@ -38,7 +38,8 @@ class SpectralGPTConfig:
     mlp_ratio: float = 4.0
     qkv_bias: bool = True        # official: no_qkv_bias=False
     norm_eps: float = 1e-6
-    sep_pos_embed: bool = True   # True: pos_embed_spatial + pos_embed_temporal (pre-training); False: one joint pos_embed
+    # True: pos_embed_spatial + pos_embed_temporal (pre-training); False: one joint pos_embed
+    sep_pos_embed: bool = True
     cls_token: bool = False      # official default: no class token
     num_classes: int = 0         # 0: no classifier head (the teacher is an encoder)
     drop_path: float = 0.0
@@ -47,14 +48,18 @@ class SpectralGPTConfig:
 
     def __post_init__(self):
         bad = []
-        if self.img_size % self.patch_size: bad.append(f"img_size {self.img_size} is not a multiple of patch_size {self.patch_size}")
-        if self.in_bands % self.t_patch: bad.append(f"in_bands {self.in_bands} is not a multiple of t_patch {self.t_patch}")
+        if self.img_size % self.patch_size:
+            bad.append(f"img_size {self.img_size} is not a multiple of patch_size {self.patch_size}")
+        if self.in_bands % self.t_patch:
+            bad.append(f"in_bands {self.in_bands} is not a multiple of t_patch {self.t_patch}")
         if self.dim % self.heads: bad.append(f"dim {self.dim} is not divisible by heads {self.heads}")
-        if self.pool not in ('mean', 'official', 'cls'): bad.append(f"pool {self.pool!r} is not one of 'mean', 'official', 'cls'")
+        if self.pool not in ('mean', 'official', 'cls'):
+            bad.append(f"pool {self.pool!r} is not one of 'mean', 'official', 'cls'")
         if self.pool == 'cls' and not self.cls_token: bad.append("pool='cls' needs cls_token=True")
         if self.bands is not None:
             self.bands = tuple(check_band_names(list(self.bands)))
-            if len(self.bands) != self.in_bands: bad.append(f"{len(self.bands)} band names for in_bands={self.in_bands}")
+            if len(self.bands) != self.in_bands:
+                bad.append(f"{len(self.bands)} band names for in_bands={self.in_bands}")
         if bad: raise SattxtError("invalid SpectralGPTConfig: " + '; '.join(bad))
 
     @property
@@ -97,7 +102,8 @@ class SpectralPatchEmbed(nn.Module):
         self.proj = nn.Conv3d(1, cfg.dim, kernel_size=k, stride=k)
 
     def forward(self, x):
-        x = self.proj(x.unsqueeze(1))                 # (B, D, T, h, w): the bands are the depth axis of a 1-channel video
+        # (B, D, T, h, w): the bands are the depth axis of a 1-channel video
+        x = self.proj(x.unsqueeze(1))
         return x.flatten(3).permute(0, 2, 3, 1)       # (B, T, h*w, D)
 
 # %% ../../nbs/21_models.teacher.ipynb #cc2c7ed9
@@ -132,7 +138,7 @@ class SpectralBlock(nn.Module):
 
 # %% ../../nbs/21_models.teacher.ipynb #4889b2a7
 class SpectralGPTEncoder(nn.Module):
-    "SpectralGPT ViT encoder over a `(B, bands, H, W)` patch; `forward_features` -> tokens, `forward` -> pooled feature."
+    "SpectralGPT ViT encoder of a `(B, bands, H, W)` patch; `forward_features` -> tokens, `forward` -> pooled feature"
     def __init__(self, cfg: Optional[SpectralGPTConfig] = None, **overrides):
         super().__init__()
         cfg = replace(cfg, **overrides) if cfg is not None else SpectralGPTConfig(**overrides)
@@ -179,21 +185,21 @@ class SpectralGPTEncoder(nn.Module):
         "Pooled feature `(B, D)`, or class logits if the config has `num_classes > 0`."
         return self.head(self.pool(self.forward_tokens(x)))
 
-# %% ../../nbs/21_models.teacher.ipynb #6ddbada3
+# %% ../../nbs/21_models.teacher.ipynb #ff1dbe1b
 @patch
 def freeze(self: SpectralGPTEncoder):
     "Teacher mode: no gradients, eval mode, and stay in eval even when a training loop calls `.train()`."
     self.requires_grad_(False); self._frozen = True
     return self.eval()
 
-# %% ../../nbs/21_models.teacher.ipynb #a1ef0516
+# %% ../../nbs/21_models.teacher.ipynb #0aabf845
 @patch
 def unfreeze(self: SpectralGPTEncoder):
     "Undo `freeze` (parameters trainable again; `.train()` works as usual)."
     self.requires_grad_(True); self._frozen = False
     return self
 
-# %% ../../nbs/21_models.teacher.ipynb #2086b86d
+# %% ../../nbs/21_models.teacher.ipynb #769b4b4a
 @patch
 def train(self: SpectralGPTEncoder, mode: bool = True):
     "As `nn.Module.train`, except that a frozen encoder stays in eval mode."
@@ -225,7 +231,7 @@ def tokens_to_grid(self: SpectralGPTEncoder, tokens):
 # %% ../../nbs/21_models.teacher.ipynb #d97b5b49
 @patch
 def pos_embed_full(self: SpectralGPTEncoder):
-    "Position embeddings of all tokens `(1, [1+]T*h*w, D)` (separable ones combined: spatial tiled + spectral repeated)."
+    "Position embeddings of all tokens `(1, [1+]T*h*w, D)` (separable ones combined: spatial tiled, spectral repeated)"
     if not self.cfg.sep_pos_embed: return self.pos_embed
     T, h, w = self.grid_size
     pe = self.pos_embed_spatial.repeat(1, T, 1) + self.pos_embed_temporal.repeat_interleave(h*w, dim=1)
@@ -239,8 +245,9 @@ def _check_input(self: SpectralGPTEncoder, x):
     if x.ndim == 5 and x.shape[1] == 1: x = x[:, 0]  # already a (B, 1, C, H, W) "video"
     if x.ndim != 4 or x.shape[1] != c.in_bands or tuple(x.shape[-2:]) != (c.img_size, c.img_size):
         raise DataError(f"SpectralGPT encoder expects (B, {c.in_bands}, {c.img_size}, {c.img_size}) "
-                        f"(bands {list(c.bands) if c.bands else c.in_bands}), got {tuple(x.shape)}; resize/select bands, "
-                        f"or build the model with img_size/in_bands of your data and load the checkpoint with interpolation")
+                        f"(bands {list(c.bands) if c.bands else c.in_bands}), got {tuple(x.shape)}; resize/select "
+                        "bands, or build the model with img_size/in_bands of your data and load the checkpoint with "
+                        "interpolation")
     return x
 
 # %% ../../nbs/21_models.teacher.ipynb #bab89317
@@ -271,7 +278,8 @@ def spectralgpt_encoder(variant: str = 'base', **overrides) -> SpectralGPTEncode
 
 # %% ../../nbs/21_models.teacher.ipynb #df4b0a94
 def _is_state_dict(d) -> bool:
-    return isinstance(d, dict) and len(d) > 0 and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in d.items())
+    return isinstance(d, dict) and len(d) > 0 and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k,
+                                                      v in d.items())
 
 # %% ../../nbs/21_models.teacher.ipynb #75f9c0d6
 def _read_safetensors(p: Path) -> dict:
@@ -298,7 +306,8 @@ def read_spectralgpt_state_dict(path: Union[str, Path]) -> dict:
             raise SattxtError(f"{p}: not a PyTorch checkpoint (neither a torch zip archive nor a pickle)")
         with torch.serialization.safe_globals([argparse.Namespace]):   # the 'args' entry of MAE-style checkpoints
             ckpt = torch_load_safe(p, 'SpectralGPT checkpoint')          # weights_only=True, always
-    if not isinstance(ckpt, dict): raise SattxtError(f"{p}: expected a dict with a 'model' entry, got {type(ckpt).__name__}")
+    if not isinstance(ckpt, dict):
+        raise SattxtError(f"{p}: expected a dict with a 'model' entry, got {type(ckpt).__name__}")
     for key in ('model', 'state_dict'):
         if key in ckpt and _is_state_dict(ckpt[key]): sd = ckpt[key]; break
     else:
@@ -307,7 +316,8 @@ def read_spectralgpt_state_dict(path: Union[str, Path]) -> dict:
                 warnings.warn(f"{p}: no 'model' entry; treating the file as a bare state dict")
             sd = ckpt
         else:
-            raise SattxtError(f"{p}: no 'model' entry with the weights (top-level keys: {sorted(map(str, ckpt))[:10]}); "
+            raise SattxtError(f"{p}: no 'model' entry with the weights (top-level keys: "
+                              f"{sorted(map(str, ckpt))[:10]}); "
                               f"official SpectralGPT checkpoints store them under ckpt['model']")
     if all(k.startswith('module.') for k in sd): sd = {k[len('module.'):]: v for k, v in sd.items()}
     return dict(sd)
@@ -468,7 +478,8 @@ def spectralgpt_config_from_state_dict(sd: dict, **overrides) -> SpectralGPTConf
         raise SattxtError(f"not a SpectralGPT state dict: no 'patch_embed.proj.weight' (keys: {sorted(sd)[:8]})")
     D, _, t, p, _ = sd['patch_embed.proj.weight'].shape
     depth = _ckpt_depth(sd)
-    heads = next((v['heads'] for v in SPECTRALGPT_VARIANTS.values() if v['dim'] == D and v['depth'] == depth), max(1, D // 64))
+    heads = next((v['heads'] for v in SPECTRALGPT_VARIANTS.values() if v['dim'] == D and v['depth'] == depth),
+                 max(1, D // 64))
     kw = dict(dim=D, depth=depth, heads=heads, t_patch=t, patch_size=p)
     if 'pos_embed_spatial' in sd:
         s = math.isqrt(sd['pos_embed_spatial'].shape[1])
@@ -499,7 +510,8 @@ def load_spectralgpt_state_dict(model: SpectralGPTEncoder, sd: dict, *, strict: 
     if missing or unexpected:
         msg = (f"{where}: {len(missing)} missing key(s) {missing[:12]}{' ...' if len(missing) > 12 else ''}; "
                f"{len(unexpected)} unexpected key(s) {unexpected[:12]}{' ...' if len(unexpected) > 12 else ''}")
-        if strict: raise SattxtError(msg + ". Pass allow_missing=[patterns] / allow_unexpected=[patterns] or strict=False "
+        if strict:
+            raise SattxtError(msg + ". Pass allow_missing=[patterns] / allow_unexpected=[patterns] or strict=False "
                                      "if this is intended (missing weights keep their random init)")
         warnings.warn("SpectralGPT checkpoint loaded NON-strictly: " + msg)
     model.load_state_dict(new_sd, strict=False)
@@ -507,9 +519,10 @@ def load_spectralgpt_state_dict(model: SpectralGPTEncoder, sd: dict, *, strict: 
 
 # %% ../../nbs/21_models.teacher.ipynb #f9e841ad
 def load_spectralgpt_checkpoint(model: Union[SpectralGPTEncoder, str, None], path: Union[str, Path], *,
-                                strict: bool = True, allow_missing: Sequence[str] = (), allow_unexpected: Sequence[str] = (),
+                                strict: bool = True, allow_missing: Sequence[str] = (),
+                                allow_unexpected: Sequence[str] = (),
                                 interpolate: bool = True, **overrides) -> tuple:
-    "Load an official SpectralGPT checkpoint into `model` (an encoder, a variant name, or None to infer); returns `(model, report)`."
+    "Load an official SpectralGPT checkpoint into `model` (encoder, variant name or None to infer) -> `(model, report)`"
     if 'weights_only' in overrides:
         raise SattxtError(f"weights_only is not an option: {path} is read with weights_only=True, always (a checkpoint "
                           f"that needs more must be re-saved as a plain state dict on a machine where you trust it)")

@@ -231,7 +231,7 @@ def gguf_to_hf(gguf: Union[str, Path], out_root: Union[str, Path, None] = None) 
 
 # %% ../../nbs/24_models.text.ipynb #503241ba
 def _check_adapter_keys(model, adapter: Path):
-    "Raise if none of the adapter's LoRA weights address a module of `model` (adapter made for another architecture/prefix)."
+    "Raise if none of the adapter's LoRA weights address a module of `model` (adapter for another architecture/prefix)."
     f = adapter/'adapter_model.safetensors'
     if not f.exists(): return
     from safetensors import safe_open
@@ -240,18 +240,19 @@ def _check_adapter_keys(model, adapter: Path):
     paths = {k.split('.lora_')[0].removeprefix('base_model.model.') for k in keys if '.lora_' in k}
     hit = sum(p in mods for p in paths)
     if paths and hit < len(paths):
-        raise ModelPathError(f"adapter {adapter}: {len(paths) - hit} of {len(paths)} LoRA target modules are not in the base "
-                             f"model (e.g. {sorted(paths - mods)[:1]}); was it trained on another model or on the LM-head "
-                             f"wrapper (AutoModelForCausalLM) instead of the base model?")
+        raise ModelPathError(f"adapter {adapter}: {len(paths) - hit} of {len(paths)} LoRA target modules are not in "
+                             f"the base model (e.g. {sorted(paths - mods)[:1]}); was it trained on another model or on "
+                             f"the LM-head wrapper (AutoModelForCausalLM) instead of the base model?")
 
 # %% ../../nbs/24_models.text.ipynb #cfb767a8
 def load_text_model(path: Union[str, Path, None] = None, adapter: Union[str, Path, None] = None,
                     dtype: Optional[torch.dtype] = None, device=None, gguf_cache: Union[str, Path, None] = None):
-    "Load (base model, tokenizer) of a decoder LLM from a local HF folder or `.gguf` file, merge an optional PEFT adapter, freeze."
+    "Load (model, tokenizer) of a decoder LLM from a local HF folder or `.gguf`, merge an optional PEFT adapter, freeze"
     from transformers import AutoModel, AutoTokenizer
     p = resolve_model_path(path if path is not None else default_llm_path(), 'LLM')
     if p.is_file():
-        if p.suffix != '.gguf': raise ModelPathError(f"LLM path {p} is a file but not a .gguf; pass a model folder or a GGUF file")
+        if p.suffix != '.gguf':
+            raise ModelPathError(f"LLM path {p} is a file but not a .gguf; pass a model folder or a GGUF file")
         p = gguf_to_hf(p, gguf_cache)
     elif not (p/'config.json').exists():
         raise ModelPathError(f"LLM folder {p} has no config.json (expected a Hugging Face model folder)")
@@ -521,8 +522,10 @@ def default_sentence_model_path() -> Path:
 # %% ../../nbs/24_models.text.ipynb #daf75221
 class SentenceTextEncoder(_CachedEncoder):
     "A sentence-transformers style encoder (BERT + attention-masked mean pooling + L2 norm), loaded with transformers."
-    def __init__(self, path: Union[str, Path, None] = None, instruction: Optional[str] = None, max_length: Optional[int] = None,
-                 batch_size: int = 64, normalize: bool = True, device=None, dtype: Optional[torch.dtype] = None, progress='auto'):
+    def __init__(self, path: Union[str, Path, None] = None, instruction: Optional[str] = None,
+                 max_length: Optional[int] = None,
+                 batch_size: int = 64, normalize: bool = True, device=None, dtype: Optional[torch.dtype] = None,
+                 progress='auto'):
         from transformers import AutoModel, AutoTokenizer
         self.path = resolve_model_path(path if path is not None else default_sentence_model_path(), 'sentence encoder',
                                        must_contain=['config.json'])
@@ -530,7 +533,8 @@ class SentenceTextEncoder(_CachedEncoder):
         self.max_length = max_length or (json.loads(st.read_text()).get('max_seq_length', 256) if st.exists() else 256)
         device = default_device(device) if not isinstance(device, torch.device) else device
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(self.path, local_files_only=True).to(device=device, dtype=dtype or torch.float32)
+        self.model = AutoModel.from_pretrained(self.path, local_files_only=True).to(device=device,
+            dtype=dtype or torch.float32)
         self.model.eval().requires_grad_(False)
         self.device, self.dtype, self.dim = device, self.model.dtype, self.model.config.hidden_size
         self.instruction, self.batch_size, self.normalize, self.progress = instruction, batch_size, normalize, progress
@@ -544,17 +548,19 @@ class SentenceTextEncoder(_CachedEncoder):
     @torch.no_grad()
     def _encode_batch(self, texts: list) -> torch.Tensor:
         if self.instruction: texts = [self.instruction + t for t in texts]
-        b = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors='pt').to(self.device)
+        b = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
+                           return_tensors='pt').to(self.device)
         h = self.model(**b).last_hidden_state.float()
         m = b['attention_mask'].unsqueeze(-1).float()
         return (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
-    def __repr__(self): return f"SentenceTextEncoder({self.path.name}, dim={self.dim}, max_length={self.max_length}, {self.device})"
+    def __repr__(self):
+        return f"SentenceTextEncoder({self.path.name}, dim={self.dim}, max_length={self.max_length}, {self.device})"
 
 # %% ../../nbs/24_models.text.ipynb #c9a8cdda
 def sharded_encode(encoder, texts: Sequence[str], cache=None, normalize: Optional[bool] = None,
                    batch_size: Optional[int] = None) -> torch.Tensor:
-    "`encoder.encode(texts, cache)` (a `sattxt_nb.models.text` encoder) with the missing texts' batches split over ranks."
+    "`encoder.encode(texts, cache)` (a `sattxt_nb.models.text` encoder), the missing texts' batches split over ranks"
     if not is_distributed(): return encoder.encode(texts, cache=cache, normalize=normalize, batch_size=batch_size)
     from sattxt_nb.models.text import EmbeddingCache, _as_texts
     texts = _as_texts(texts)
@@ -576,7 +582,8 @@ def sharded_encode(encoder, texts: Sequence[str], cache=None, normalize: Optiona
     done = {}
     for p in all_gather_objects(mine): done.update(p)
     if cache is not None:
-        run_on_main(lambda: cache.put_many({EmbeddingCache.key(cfg, t): done[t].numpy() for t in todo}), broadcast=False)
+        run_on_main(lambda: cache.put_many({EmbeddingCache.key(cfg, t): done[t].numpy() for t in todo}),
+                    broadcast=False)
     if not texts: return torch.zeros(0, encoder.dim)
     res = torch.stack([torch.from_numpy(np.asarray(hit[t])) if t in hit else done[t] for t in texts])
     return F.normalize(res, dim=-1) if normalize else res

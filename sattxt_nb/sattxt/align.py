@@ -37,7 +37,8 @@ class TextProjector(nn.Module):
         nn.init.orthogonal_(self.proj.weight)
     def forward(self, x):
         "Project `(..., in_dim)` text features into the shared space."
-        if x.shape[-1] != self.in_dim: raise DataError(f"G_t expects text features of width {self.in_dim}, got {tuple(x.shape)}")
+        if x.shape[-1] != self.in_dim:
+            raise DataError(f"G_t expects text features of width {self.in_dim}, got {tuple(x.shape)}")
         return self.proj(self.norm(x))
 
 # %% ../../nbs/35_sattxt.align.ipynb #6fe80d03
@@ -69,7 +70,7 @@ def align_loss(out, *_):
 
 # %% ../../nbs/35_sattxt.align.ipynb #45c623bb
 class CaptionFeatures(torch.utils.data.Dataset):
-    "Cached features: `img` (N, Dv) and `txt` (N, K, Dt) = K captions per image; item i -> (img[i], one of its captions)."
+    "Cached features: `img` (N, Dv), `txt` (N, K, Dt) = K captions per image; item i -> (img[i], one of its captions)"
     def __init__(self, img: torch.Tensor, txt: torch.Tensor, train: bool = True, seed: int = 0):
         if txt.dim() == 2: txt = txt[:, None]
         if len(img) != len(txt): raise DataError(f"{len(img)} image features but {len(txt)} caption groups")
@@ -77,17 +78,19 @@ class CaptionFeatures(torch.utils.data.Dataset):
     def __len__(self): return len(self.img)
     def __getitem__(self, i):
         k = int(self.g.integers(self.txt.shape[1])) if self.train else 0
-        return self.img[i], self.txt[i, k], k          # (inputs v, t; the caption index as fastai's target, unused by the loss)
+        # (inputs v, t; the caption index as fastai's target, unused by the loss)
+        return self.img[i], self.txt[i, k], k
 
 # %% ../../nbs/35_sattxt.align.ipynb #2e9dac8a
 def align_dls(img_tr, txt_tr, img_va, txt_va, bs: int = 128, seed: int = 0, device=None):
-    "fastai DataLoaders of `(v, t, caption index)` from cached features (train: random caption per image; valid: the first)."
+    "fastai DataLoaders of `(v, t, caption index)` from cached features (train: random caption per image; valid: first)"
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
     if bs < 1 or len(img_tr) < bs:
         raise DataError(f"{len(img_tr)} training pairs but batch size {bs}: a training batch needs at least bs "
                         f"pairs (incomplete batches are dropped); lower bs or add pairs")
-    mk = lambda i, t, train: DataLoader(CaptionFeatures(i, t, train, seed), bs=bs, shuffle=train, drop_last=train, num_workers=0)
+    mk = lambda i, t, train: DataLoader(CaptionFeatures(i, t, train, seed), bs=bs, shuffle=train, drop_last=train,
+                                        num_workers=0)
     dls = DataLoaders(mk(img_tr, txt_tr, True), mk(img_va, txt_va, False), device=device)
     dls.n_inp = 2          # (v, t) go to the model; fastai steps only when there is a target, so the index stays as one
     return dls
@@ -117,7 +120,8 @@ class VLM(nn.Module):
     def encode_image(self, x: torch.Tensor, bs: int = 64) -> torch.Tensor:
         "RGB images (B,3,H,W) in [0,1] -> normalised embeddings (B, D)."
         self.eval()
-        out = [self.head.g_v(self.image_encoder(x[i:i+bs].to(next(self.head.parameters()).device))) for i in range(0, len(x), bs)]
+        out = [self.head.g_v(self.image_encoder(x[i:i+bs].to(next(self.head.parameters()).device))) for i in range(0,
+            len(x), bs)]
         return F.normalize(torch.cat(out).float(), dim=-1)
 
     @torch.no_grad()
@@ -129,7 +133,8 @@ class VLM(nn.Module):
         t = torch.as_tensor(self.text_encoder.encode(list(texts), **kw)).float().to(next(self.head.parameters()).device)
         return F.normalize(self.head.g_t(t), dim=-1)
 
-    def zero_shot_classifier(self, classnames: Sequence[str], templates: Sequence[str] = DEFAULT_TEMPLATES) -> torch.Tensor:
+    def zero_shot_classifier(self, classnames: Sequence[str],
+                             templates: Sequence[str] = DEFAULT_TEMPLATES) -> torch.Tensor:
         "One normalised embedding per class: the template-ensemble mean of its prompts."
         if not len(classnames): raise DataError("zero_shot_classifier needs at least one class name")
         bad = [t for t in templates if '{}' not in t]
@@ -142,7 +147,7 @@ class VLM(nn.Module):
         return (self.head.logit_scale.exp() * self.encode_image(x) @ classifier.T).softmax(-1)
 
     def similarity(self, images: torch.Tensor, texts) -> torch.Tensor:
-        "Cosine similarities (N_images, N_texts); `images` are RGB batches or embeddings, `texts` strings or embeddings."
+        "Cosine similarities (N_images, N_texts); `images`: RGB batches or embeddings, `texts`: strings or embeddings."
         d = self.head.g_v.out_dim
         zi = images if images.ndim == 2 and images.shape[-1] == d else self.encode_image(images)
         zt = texts if torch.is_tensor(texts) else self.encode_text(texts)
@@ -152,7 +157,8 @@ class VLM(nn.Module):
 def retrieve(queries: torch.Tensor, gallery: torch.Tensor, k: int = 5) -> tuple:
     "Top-`k` gallery items for each query: `(scores, indices)`, each `(n_queries, k)`, best first."
     if queries.ndim != 2 or gallery.ndim != 2 or queries.shape[1] != gallery.shape[1]:
-        raise DataError(f"retrieve needs (n, D) queries and (m, D) gallery embeddings, got {tuple(queries.shape)} and {tuple(gallery.shape)}")
+        raise DataError(f"retrieve needs (n, D) queries and (m, D) gallery embeddings, got {tuple(queries.shape)} and "
+                        f"{tuple(gallery.shape)}")
     if not len(gallery): raise DataError("retrieve: the gallery is empty")
     s = queries.float() @ gallery.float().T
     return s.topk(min(k, len(gallery)), dim=1)
@@ -165,12 +171,13 @@ def _join_names(names: Sequence[str]) -> str:
 # %% ../../nbs/35_sattxt.align.ipynb #220d3c3a
 def label_captions(labels: Sequence, classnames, templates: Sequence[str] = DEFAULT_TEMPLATES, n_per_image: int = 1,
                    seed: int = 0) -> list:
-    "Captions from labels: one list of `n_per_image` template captions per image; `labels[i]` is a label or a list of labels."
+    "Captions from labels: a list of `n_per_image` template captions per image; `labels[i]`: a label or a list of them"
     names = dict(classnames) if isinstance(classnames, dict) else {c: c for c in classnames}
     bad = [t for t in templates if '{}' not in t]
     if bad: raise DataError(f"templates must contain '{{}}' for the class name: {bad}")
     if not 1 <= n_per_image <= len(templates):
-        raise DataError(f"n_per_image must be between 1 and the number of templates ({len(templates)}), got {n_per_image}")
+        raise DataError(f"n_per_image must be between 1 and the number of templates ({len(templates)}), got "
+                        f"{n_per_image}")
     g = np.random.default_rng(seed)
     out = []
     for i, lab in enumerate(labels):
@@ -189,16 +196,18 @@ _LLM_TEXT_KEYS = ('attention', 'prompt_format', 'caption_span', 'text_format')  
 
 # %% ../../nbs/35_sattxt.align.ipynb #d430c9d3
 def text_encoder_spec(enc) -> dict:
-    "How to rebuild a text encoder of `sattxt_nb.models.text` (kind, path, settings, weight fingerprint), as stored in a VLM."
+    "How to rebuild a `sattxt_nb.models.text` encoder (kind, path, settings, weight fingerprint), as stored in a VLM."
     from sattxt_nb.models.text import LLMTextEncoder, SentenceTextEncoder
     cc = enc.cache_config() if hasattr(enc, 'cache_config') else {}
     if isinstance(enc, LLMTextEncoder):
         return dict(kind='llm', path=str(enc.path), adapter=None if enc.adapter is None else str(enc.adapter),
-                    instruction=enc.instruction, pooling=enc.pooling, max_length=enc.max_length, padding_side=enc.padding_side,
+                    instruction=enc.instruction, pooling=enc.pooling, max_length=enc.max_length,
+                    padding_side=enc.padding_side,
                     bidirectional=enc.bidirectional, dim=enc.dim, fingerprint=cc['model'],
                     **{k: cc[k] for k in _LLM_TEXT_KEYS if k in cc})
     if isinstance(enc, SentenceTextEncoder):
-        return dict(kind='sentence', path=str(enc.path), instruction=enc.instruction, max_length=enc.max_length, dim=enc.dim,
+        return dict(kind='sentence', path=str(enc.path), instruction=enc.instruction, max_length=enc.max_length,
+                    dim=enc.dim,
                     fingerprint=cc['model'])
     raise SattxtError(f"cannot record a {type(enc).__name__} text encoder in a VLM artefact (use LLMTextEncoder or "
                       f"SentenceTextEncoder, or pass text_encoder= to VLM.load yourself)")
@@ -214,11 +223,15 @@ def build_text_encoder(spec: dict, device=None, **kwargs):
     if not path.exists():      # another machine: the embedded default, if it is the same model
         path = default_llm_path() if kind == 'llm' else default_sentence_model_path()
     if kind == 'llm':
-        enc = LLMTextEncoder(path, adapter=spec.get('adapter'), instruction=spec['instruction'], pooling=spec['pooling'],
+        enc = LLMTextEncoder(path, adapter=spec.get('adapter'), instruction=spec['instruction'],
+                             pooling=spec['pooling'],
                              max_length=spec['max_length'], padding_side=spec.get('padding_side', 'left'),
                              bidirectional=spec.get('bidirectional', False), device=device,
-                             **{k: spec[k] for k in ('attention', 'prompt_format', 'caption_span') if k in spec}, **kwargs)
-    else: enc = SentenceTextEncoder(path, instruction=spec.get('instruction'), max_length=spec['max_length'], device=device, **kwargs)
+                             **{k: spec[k] for k in ('attention', 'prompt_format', 'caption_span') if k in spec},
+                             **kwargs)
+    else:
+        enc = SentenceTextEncoder(path, instruction=spec.get('instruction'), max_length=spec['max_length'],
+                                  device=device, **kwargs)
     check_text_encoder(enc, spec)
     return enc
 
@@ -239,7 +252,8 @@ def save(self: VLM, path: Union[str, Path], extra: Optional[dict] = None) -> Pat
         raise SattxtError(f"cannot save an image encoder of type {type(ie).__name__}: VLM.save supports RGBStudent")
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     cfg = dict(format=_VLM_FORMAT, image_encoder=dict(kind='rgb_student', config=dict(ie.config)),
-               head=dict(g_v=self.head.g_v.config, text_dim=self.head.g_t.in_dim, temperature=float(1 / self.head.logit_scale.detach().exp())),
+               head=dict(g_v=self.head.g_v.config, text_dim=self.head.g_t.in_dim,
+                         temperature=float(1 / self.head.logit_scale.detach().exp())),
                text_encoder=text_encoder_spec(self.text_encoder), extra=extra or {}, env=env_info())
     tensors = {**{f'image_encoder.{k}': v for k, v in ie.state_dict().items()},
                **{f'head.{k}': v for k, v in self.head.state_dict().items()}}
@@ -258,7 +272,8 @@ def load(cls: VLM, path: Union[str, Path], text_encoder=None, device=None, cache
                         f"save it again with VLM.save or re-run stage 2")
     path = resolve_model_path(path, 'VLM', must_contain=['config.json', 'weights.safetensors'])
     t, cfg = load_tensors(path/'weights.safetensors', kind='vlm', record=path/'config.json')
-    if cfg.get('format') != _VLM_FORMAT: raise DataError(f"{path}: not a VLM saved by sattxt_nb (format {cfg.get('format')!r}, want {_VLM_FORMAT!r})")
+    if cfg.get('format') != _VLM_FORMAT:
+        raise DataError(f"{path}: not a VLM saved by sattxt_nb (format {cfg.get('format')!r}, want {_VLM_FORMAT!r})")
     for k in ('image_encoder.config', 'head.g_v', 'head.text_dim', 'text_encoder'):
         a, _, b = k.partition('.')
         if not isinstance(cfg.get(a), dict) or (b and b not in cfg[a]):
@@ -273,7 +288,8 @@ def load(cls: VLM, path: Union[str, Path], text_encoder=None, device=None, cache
     img = RGBStudent(**ic)
     one_line = lambda e: ' '.join(str(e).split())[:300]
     try: img.load_state_dict(w['image_encoder'])
-    except RuntimeError as e: raise DataError(f"{path}: image encoder weights do not fit its config: {one_line(e)}") from None
+    except RuntimeError as e:
+        raise DataError(f"{path}: image encoder weights do not fit its config: {one_line(e)}") from None
     head = AlignHead(Projector(**cfg['head']['g_v']), cfg['head']['text_dim'])
     try: head.load_state_dict(w['head'])
     except RuntimeError as e: raise DataError(f"{path}: head weights do not fit its config: {one_line(e)}") from None
@@ -299,7 +315,7 @@ def global_align_loss(out, *_):
 
 # %% ../../nbs/35_sattxt.align.ipynb #ff242e96
 class GlobalLoss(Callback):
-    "Each training step's loss averaged over ranks, weighted by local batch size, in `.losses` (= the one-process loss)."
+    "Each training step's loss averaged over ranks, weighted by local batch size, in `.losses` (= the one-process loss)"
     order = 51
     def before_fit(self): self.losses = []
     def after_batch(self):

@@ -32,7 +32,7 @@ def measured_chance(sets: dict, n_captions: int, draws: int = 20, seed: int = 0)
 # %% ../../nbs/37_sattxt.evaluate.ipynb #0c3b5261
 def evaluate_vlm(vlm, sets: dict, templates: Sequence[str], train_images: torch.Tensor, train_y, probe_C: float = 1.0,
                  ret_captions=None, seed: int = 0) -> dict:
-    "Zero-shot top-1 / multi-label accuracy / mAP@100 per set, retrieval and linear probe of a `VLM`, from raw uint8 images."
+    "Zero-shot top-1 / multi-label accuracy / mAP@100 per set, retrieval, linear probe of a `VLM` from raw uint8 images"
     out = {}
     enc = lambda x: vlm.encode_image(x.float() / 255).cpu()
     for name, s in sets.items():
@@ -45,6 +45,7 @@ def evaluate_vlm(vlm, sets: dict, templates: Sequence[str], train_images: torch.
     if ret_captions is not None:
         K = len(ret_captions[0])
         zt = vlm.encode_text([c for cs in ret_captions for c in cs]).cpu()
-        out.update({f'eurosat_ret_{k}': v for k, v in retrieval_recall((zi @ zt.T).numpy(), np.repeat(np.arange(len(zi)), K)).items()})
+        out.update({f'eurosat_ret_{k}': v for k,
+                    v in retrieval_recall((zi @ zt.T).numpy(), np.repeat(np.arange(len(zi)), K)).items()})
     out['eurosat_probe'] = probe_accuracy(enc(train_images), train_y, zi, sets['eurosat'].labels, probe_C, seed)
     return out

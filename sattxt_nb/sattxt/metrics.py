@@ -26,7 +26,8 @@ def _scores(s, fn: str, name: str = 'scores') -> np.ndarray:
     s = _arr(s, name, fn)
     if s.ndim != 2: raise DataError(f"{fn}: {name} must be a 2-D (N, C) matrix, got shape {s.shape}")
     if s.size == 0: raise DataError(f"{fn}: {name} is empty (shape {s.shape}): nothing to evaluate")
-    if not np.issubdtype(s.dtype, np.number) or s.dtype == bool: raise DataError(f"{fn}: {name} must be numeric, got {s.dtype}")
+    if not np.issubdtype(s.dtype, np.number) or s.dtype == bool:
+        raise DataError(f"{fn}: {name} must be numeric, got {s.dtype}")
     s = s.astype(np.float64)
     if not np.isfinite(s).all(): raise DataError(f"{fn}: {name} has {int((~np.isfinite(s)).sum())} NaN/inf values")
     return s
@@ -36,8 +37,10 @@ def _labels(y, n: int, c: int, fn: str, name: str = 'labels') -> np.ndarray:
     y = _arr(y, name, fn)
     if y.ndim != 1: raise DataError(f"{fn}: {name} must be 1-D (N,), got shape {y.shape}")
     if len(y) != n: raise DataError(f"{fn}: {n} score rows but {len(y)} {name}")
-    if not np.issubdtype(y.dtype, np.integer): raise DataError(f"{fn}: {name} must be integer class indices, got {y.dtype}")
-    if len(y) and (y.min() < 0 or y.max() >= c): raise DataError(f"{fn}: {name} must lie in [0, {c}), got [{y.min()}, {y.max()}]")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{fn}: {name} must be integer class indices, got {y.dtype}")
+    if len(y) and (y.min() < 0 or y.max() >= c):
+        raise DataError(f"{fn}: {name} must lie in [0, {c}), got [{y.min()}, {y.max()}]")
     return y.astype(np.int64)
 
 # %% ../../nbs/30_sattxt.metrics.ipynb #96489240
@@ -55,7 +58,8 @@ def _names(class_names, c: int, fn: str) -> list:
 
 # %% ../../nbs/30_sattxt.metrics.ipynb #8ea7c0af
 def _true_rank(s: np.ndarray, y: np.ndarray, ties: str) -> np.ndarray:
-    if ties not in ('pessimistic', 'optimistic'): raise DataError(f"ties must be 'pessimistic' or 'optimistic', got {ties!r}")
+    if ties not in ('pessimistic', 'optimistic'):
+        raise DataError(f"ties must be 'pessimistic' or 'optimistic', got {ties!r}")
     sy = s[np.arange(len(y)), y][:, None]
     rank = 1 + (s > sy).sum(1)
     if ties == 'pessimistic': rank += (s == sy).sum(1) - 1   # the true class itself always ties with itself
@@ -71,7 +75,7 @@ def topk_accuracy(scores, labels, k: int = 1, ties: str = 'pessimistic') -> floa
 # %% ../../nbs/30_sattxt.metrics.ipynb #b43f8b69
 def zero_shot_top1(scores, labels, per_class: bool = False, class_names: Optional[Sequence[str]] = None,
                    ties: str = 'pessimistic'):
-    "Zero-shot top-1 accuracy; with `per_class=True` a dict with `top1`, `per_class`, `mean_per_class` and `absent` classes."
+    "Zero-shot top-1 accuracy; with `per_class=True` a dict of `top1`, `per_class`, `mean_per_class`, `absent` classes"
     fn = 'zero_shot_top1'
     s = _scores(scores, fn); y = _labels(labels, len(s), s.shape[1], fn)
     hit = _true_rank(s, y, ties) == 1
@@ -84,7 +88,7 @@ def zero_shot_top1(scores, labels, per_class: bool = False, class_names: Optiona
 # %% ../../nbs/30_sattxt.metrics.ipynb #1a94b9a8
 def zero_shot_accuracy(scores, labels, ks: Sequence[int] = (1, 5), class_names: Optional[Sequence[str]] = None,
                        ties: str = 'pessimistic') -> dict:
-    "`top{k}` for each k in `ks` (NaN when k exceeds the number of classes, as MS-CLIP reports) plus the per-class view."
+    "`top{k}` for each k in `ks` (NaN when k exceeds the number of classes, as MS-CLIP reports) plus the per-class view"
     r = zero_shot_top1(scores, labels, per_class=True, class_names=class_names, ties=ties)
     C = _scores(scores, 'zero_shot_accuracy').shape[1]
     for k in ks: r[f'top{k}'] = topk_accuracy(scores, labels, k, ties) if k <= C else float('nan')
@@ -92,7 +96,7 @@ def zero_shot_accuracy(scores, labels, ks: Sequence[int] = (1, 5), class_names: 
 
 # %% ../../nbs/30_sattxt.metrics.ipynb #13e984c7
 def ben_multilabel_accuracy(scores, targets, class_names: Optional[Sequence[str]] = None) -> dict:
-    "MS-CLIP multi-label accuracy: predict k iff its score > mean of the other classes'; per-class accuracy and their mean."
+    "MS-CLIP multi-label accuracy: predict k iff its score > mean of the other classes'; per-class accuracies, mean"
     fn = 'ben_multilabel_accuracy'
     s = _scores(scores, fn); t = _multihot(targets, s.shape, fn)
     C = s.shape[1]
@@ -158,7 +162,9 @@ def retrieval_recall(sim, img_of_txt, ks: Sequence[int] = (1, 5, 10)) -> dict:
     fn = 'retrieval_recall'
     s = _scores(sim, fn, 'sim'); g = _labels(img_of_txt, s.shape[1], s.shape[0], fn, 'img_of_txt')
     no_cap = np.setdiff1d(np.arange(s.shape[0]), g)
-    if len(no_cap): raise DataError(f"{fn}: image(s) {no_cap[:5].tolist()} have no caption in img_of_txt: image->text recall is undefined")
+    if len(no_cap):
+        raise DataError(f"{fn}: image(s) {no_cap[:5].tolist()} have no caption in img_of_txt: image->text recall is "
+                        "undefined")
     if any(k < 1 for k in ks): raise DataError(f"{fn}: every K must be >= 1, got {tuple(ks)}")
     own = g[None, :] == np.arange(s.shape[0])[:, None]           # (N_img, N_txt): caption j belongs to image i
     best = np.where(own, s, -np.inf).max(1, keepdims=True)         # score of each image's best caption

@@ -21,7 +21,8 @@ __all__ = ['extract_features', 'linear_probe', 'probe_over_seeds']
 def _as_input(b):
     if isinstance(b, (tuple, list)): b = b[0]
     if isinstance(b, np.ndarray): b = torch.from_numpy(b)
-    if not isinstance(b, torch.Tensor): raise DataError(f"extract_features: a batch must be a tensor or array, got {type(b).__name__}")
+    if not isinstance(b, torch.Tensor):
+        raise DataError(f"extract_features: a batch must be a tensor or array, got {type(b).__name__}")
     return b.as_subclass(torch.Tensor)
 
 # %% ../../nbs/31_sattxt.probe.ipynb #43187101
@@ -53,7 +54,7 @@ def _np(a):
 
 # %% ../../nbs/31_sattxt.probe.ipynb #e0f61bd9
 def linear_probe(train_x, train_y, test_x, test_y, C: float = 1.0, max_iter: int = 2000, seed: int = 0) -> dict:
-    "Standardise (train statistics), fit multinomial logistic regression, return top-1 `accuracy`, `per_class`, `n_train`, `n_test`."
+    "Standardise on train stats, fit multinomial logreg -> top-1 `accuracy`, `per_class`, `n_train`, `n_test`"
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
     Xtr, Xte = _np(train_x).astype(np.float64), _np(test_x).astype(np.float64)
