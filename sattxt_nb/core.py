@@ -14,8 +14,8 @@ import torch
 # %% auto #0
 __all__ = ['SattxtError', 'DataError', 'ModelPathError', 'default_device', 'set_seed', 'cache_dir', 'artefact_dir',
            'package_data_dir', 'package_file', 'resolve_model_path', 'shared_data_dir', 'skip_reason_if_missing',
-           'env_info', 'interactive', 'track', 'json_sha256', 'file_sha256', 'atomic_path', 'write_json', 'read_json',
-           'save_tensors', 'load_tensors', 'torch_load_safe', 'RunLock']
+           'env_info', 'interactive', 'track', 'hf_progress', 'json_sha256', 'file_sha256', 'atomic_path', 'write_json',
+           'read_json', 'save_tensors', 'load_tensors', 'torch_load_safe', 'RunLock']
 
 # %% ../nbs/00_core.ipynb #7e3b9e15
 class SattxtError(Exception):
@@ -166,6 +166,19 @@ def track(items, total: Optional[int] = None, desc: str = '', leave: bool = Fals
     t0, n = time.time(), 0
     for n, o in enumerate(items, 1): yield o
     if leave: print(f"{desc or 'done'}: {n} in {time.time() - t0:.1f}s", flush=True)
+
+# %% ../nbs/00_core.ipynb #04fca21d
+def hf_progress():
+    "Switch transformers' and huggingface_hub's own progress bars off where `interactive` is false."
+    if interactive(): return
+    try:
+        from transformers.utils import logging as hf_logging
+        hf_logging.disable_progress_bar()
+    except ImportError: pass
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+        disable_progress_bars()
+    except ImportError: pass
 
 # %% ../nbs/00_core.ipynb #452515b2
 import hashlib, contextlib, errno, shutil, pickle, zipfile

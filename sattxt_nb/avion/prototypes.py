@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from ..core import DataError, ModelPathError, default_device, env_info, resolve_model_path, track
+from ..core import DataError, ModelPathError, default_device, env_info, resolve_model_path, track, hf_progress
 
 # %% auto #0
 __all__ = ['POSITIVE_TERMS', 'NEGATIVE_TERMS', 'DESCRIPTIONS_FORMAT', 'FIELDS', 'DEFAULT_TEMPLATES', 'FUNCTION_WORDS',
@@ -495,6 +495,7 @@ class DescriptionGenerator:
     def __init__(self, model: Union[str, Path, None] = None, dtype: Optional[torch.dtype] = None, device=None,
                  gguf_cache=None):
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        hf_progress()
         self.path = resolve_model_path(model if model is not None else _default_llm(), 'description LLM')
         folder = _hf_folder(self.path, gguf_cache)
         from sattxt_nb.models.text import model_fingerprint

