@@ -167,7 +167,7 @@ def track(items, total: Optional[int] = None, desc: str = '', leave: bool = Fals
     for n, o in enumerate(items, 1): yield o
     if leave: print(f"{desc or 'done'}: {n} in {time.time() - t0:.1f}s", flush=True)
 
-# %% ../nbs/00_core.ipynb #04fca21d
+# %% ../nbs/00_core.ipynb #c56a46c6
 def hf_progress():
     "Switch transformers' and huggingface_hub's own progress bars off where `interactive` is false."
     if interactive(): return

