@@ -1256,6 +1256,21 @@ def _flat_captions(captions, what: str) -> tuple:
 def _recall(zi: torch.Tensor, zt: torch.Tensor, img_of_txt) -> dict:
     return retrieval_recall((zi.float() @ zt.float().T).cpu().numpy(), img_of_txt)
 
+# %% ../../nbs/43_avion.learner.ipynb #1ae6ed18
+def _check_retrieval_sets(train_images, train_captions, test_images, test_captions, n_train: Optional[int]):
+    "One caption list per image in both sets, no empty set, and `1 <= n_train <= len(train_images)`."
+    for what, im, cp in (('train', train_images, train_captions), ('test', test_images, test_captions)):
+        if len(im) != len(cp): raise DataError(f"{what}: {len(im)} images but caption lists for {len(cp)}")
+        if not len(im): raise DataError(f"{what}: no images")
+    if n_train is not None and not 1 <= n_train <= len(train_images):
+        raise DataError(f"n_train={n_train} but there are {len(train_images)} training images")
+
+# %% ../../nbs/43_avion.learner.ipynb #8a0c3f04
+def _teacher_feats(teacher, images: torch.Tensor, captions: Sequence[str]) -> tuple:
+    "The frozen teacher's image and text features (float32, CPU)."
+    return (teacher.encode_image(_as_float_images(images)).float().cpu(),
+            teacher.encode_text(captions).float().cpu())
+
 # %% ../../nbs/43_avion.learner.ipynb #d433cc9c
 def run_retrieval(teacher, student, train_images: torch.Tensor, train_captions: Sequence, test_images: torch.Tensor,
                   test_captions: Sequence, seeds: Sequence[int] = (1, 2, 3), n_train: Optional[int] = None,
@@ -1265,19 +1280,13 @@ def run_retrieval(teacher, student, train_images: torch.Tensor, train_captions: 
     "Retrieval ladder: prompts trained on (image, caption) pairs (CLIP loss + distillation); R@1/5/10 and mR on test."
     log = print if verbose else (lambda *a, **k: None)
     t_all, variants = time.time(), ladder_variants(cfg, ladder or RETRIEVAL_LADDER)
-    for what, im, cp in (('train', train_images, train_captions), ('test', test_images, test_captions)):
-        if len(im) != len(cp): raise DataError(f"{what}: {len(im)} images but caption lists for {len(cp)}")
-        if not len(im): raise DataError(f"{what}: no images")
+    _check_retrieval_sets(train_images, train_captions, test_images, test_captions, n_train)
     tr_flat, tr_of = _flat_captions(train_captions, 'train')
     te_flat, te_of = _flat_captions(test_captions, 'test')
     img_of_txt = np.concatenate([[i] * len(o) for i, o in enumerate(te_of)])
-    if n_train is not None and not 1 <= n_train <= len(train_images):
-        raise DataError(f"n_train={n_train} but there are {len(train_images)} training images")
     t0 = time.time()
-    v_tr, t_tr = (teacher.encode_image(_as_float_images(train_images)).float().cpu(),
-                  teacher.encode_text(tr_flat).float().cpu())
-    v_te, t_te = (teacher.encode_image(_as_float_images(test_images)).float().cpu(),
-                  teacher.encode_text(te_flat).float().cpu())
+    v_tr, t_tr = _teacher_feats(teacher, train_images, tr_flat)
+    v_te, t_te = _teacher_feats(teacher, test_images, te_flat)
     log(f"{name}: {len(train_images)} train / {len(test_images)} test images, {len(tr_flat)} / {len(te_flat)} "
         f"captions; teacher in {time.time() - t0:.0f}s")
     toks = {}
@@ -1305,8 +1314,8 @@ def run_retrieval(teacher, student, train_images: torch.Tensor, train_captions: 
             pv.eval()
             with torch.no_grad():
                 pt = prefix(pv, 'test')
-                zi = torch.cat([pv.encode_image(pt[i:i + c.eval_bs], from_prefix=True) for i in range(0, len(pt),
-                    c.eval_bs)])
+                zi = torch.cat([pv.encode_image(pt[i:i + c.eval_bs], from_prefix=True)
+                                for i in range(0, len(pt), c.eval_bs)])
                 zt = pv.encode_text(te_flat)
             m = _recall(zi, zt, img_of_txt)
         rec.update(m, seconds=round(time.time() - t0, 2)); per_seed.append(rec)

@@ -615,6 +615,25 @@ def _take(objs: list, kept: list, seen: set, n: int, counts: dict, max_words: in
         counts['incomplete'] += not all(rec[f] for f in FIELDS[1:])
         kept.append(rec)
 
+# %% ../../nbs/41_avion.prototypes.ipynb #91c3de0a
+def _describe_class(gen, c: str, prompt, examples: set, n_per_class: int, max_attempts: int, batch_size: int,
+                    max_words: int, seed: int, sampling: tuple) -> tuple:
+    "Sample, parse and keep up to `n_per_class` valid, new descriptions of class `c`: `(kept, counts)`."
+    t0 = time.time()
+    counts = dict(samples=0, objects=0, repaired=0, unparsed=0, invalid={}, duplicates=0, kept=0, surplus=0,
+                  incomplete=0)
+    kept, seen = [], set(examples)
+    torch.manual_seed(seed)
+    while len(kept) < n_per_class and counts['samples'] < max_attempts:
+        k = min(batch_size, max_attempts - counts['samples'])
+        for text in gen.sample(c, k, prompt, *sampling):
+            objs, r, d = parse_llm_json(text)
+            counts['objects'] += len(objs); counts['repaired'] += r; counts['unparsed'] += d
+            _take(objs, kept, seen, n_per_class, counts, max_words)
+        counts['samples'] += k
+    counts.update(kept=len(kept), seconds=round(time.time() - t0, 2))
+    return kept, counts
+
 # %% ../../nbs/41_avion.prototypes.ipynb #e26bfc71
 def generate_descriptions(classnames: Sequence[str], out: Union[str, Path, None] = None,
                           model: Union[str, Path, None] = None,
@@ -665,21 +684,9 @@ def generate_descriptions(classnames: Sequence[str], out: Union[str, Path, None]
         if num_threads: torch.set_num_threads(num_threads)
         try:
             for c in (track(todo) if progress else todo):
-                t0 = time.time()
-                counts = dict(samples=0, objects=0, repaired=0, unparsed=0, invalid={}, duplicates=0, kept=0, surplus=0,
-                              incomplete=0)
-                kept, seen = [], set(examples)
-                torch.manual_seed(_class_seed(seed, c))
-                while len(kept) < n_per_class and counts['samples'] < max_attempts:
-                    k = min(batch_size, max_attempts - counts['samples'])
-                    for text in gen.sample(c, k, prompt, temperature, top_p, repetition_penalty, max_new_tokens,
-                                           prefix_cache):
-                        objs, r, d = parse_llm_json(text)
-                        counts['objects'] += len(objs); counts['repaired'] += r; counts['unparsed'] += d
-                        _take(objs, kept, seen, n_per_class, counts, max_words)
-                    counts['samples'] += k
-                counts.update(kept=len(kept), seconds=round(time.time() - t0, 2))
-                ds.descriptions[c] = kept; ds.meta['counts'][c] = counts
+                ds.descriptions[c], ds.meta['counts'][c] = _describe_class(
+                    gen, c, prompt, examples, n_per_class, max_attempts, batch_size, max_words, _class_seed(seed, c),
+                    (temperature, top_p, repetition_penalty, max_new_tokens, prefix_cache))
                 if out is not None: ds.save(out)
         finally: torch.set_num_threads(threads)
     return ds.subset(classnames)
