@@ -49,7 +49,8 @@ def section_sizes(a) -> dict:
     "Shapes and hyper-parameters of every section: demo sizes (from `PipelineConfig`) or paper sizes, then `--set` overrides."
     from sattxt_nb.app.config import PipelineConfig
     pc = PipelineConfig()
-    mae, s1, d, al, av = pc.teacher.mae, pc.stage1, pc.stage1.distill, pc.stage2.align, pc.avion.train
+    from dataclasses import asdict
+    mae, s1, d, al, av = pc.teacher.mae, pc.stage1, asdict(pc.stage1.distill), asdict(pc.stage2.align), pc.avion.train
     views = dict(n_global=d['n_global'], global_size=d['global_size'], global_scale=list(d['global_scale']), n_local=d['n_local'],
                  local_size=d['local_size'], local_scale=list(d['local_scale']))
     if not a.paper:

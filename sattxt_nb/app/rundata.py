@@ -24,12 +24,14 @@ from ..data.datasets import eurosat_sample_dir, split_items
 from ..data.io import read_geotiff
 from ..data.render import EUROSAT_RGB_RENDERING
 from ..models.mae import _crop_or_resize
-from ..sattxt.stage1 import PairedPatches, _rgb_tensor, eurosat_paired_patches, scene_paired_patches
-from ..sattxt.stage2 import EUROSAT_CLASSNAMES, EvalSet, ben_rgb_patches, readable_classname
+from ..sattxt.stage1 import PairedPatches, rgb_tensor, eurosat_paired_patches, scene_paired_patches
+from ..sattxt.stage2 import EUROSAT_CLASSNAMES, EvalSet, ben_rgb_patches, load_rgb_images, readable_classname
+from ..sattxt.align import label_captions
+from ..data.datasets import caption_items
 
 # %% auto #0
 __all__ = ['RunData', 'run_classname', 'file_bands', 'read_ms_tile', 'tif_folder_patches', 'load_run_data', 'eval_sets',
-           'train_images']
+           'train_images', 'train_labels', 'heldout_captions', 'alignment_pairs']
 
 # %% ../../nbs/51_app.rundata.ipynb #5ff2e18f
 @dataclass
@@ -128,7 +130,7 @@ def eval_sets(run, size: Optional[int] = None) -> dict:
     "`{'eurosat': held-out EvalSet, 'bigearthnet': EvalSet}` at `size` (default: the student's image size)."
     d, size = run.data, size or run.cfg.stage1.img_size
     te = d.test_idx
-    img = (_rgb_tensor(d.labelled.rgb[te], size) * 255).round().clamp(0, 255).to(torch.uint8)
+    img = (rgb_tensor(d.labelled.rgb[te], size) * 255).round().clamp(0, 255).to(torch.uint8)
     y = np.array([d.classes.index(l) for l in np.array(d.labelled.labels)[te]])
     sets = dict(eurosat=EvalSet('eurosat', img, y, list(d.classes), [d.classnames[c] for c in d.classes],
                                 note=f'{len(te)} held-out pairs of the {d.source} (RGB twins), never trained on'))
@@ -139,5 +141,35 @@ def eval_sets(run, size: Optional[int] = None) -> dict:
 
 # %% ../../nbs/51_app.rundata.ipynb #722e8dd4
 def train_images(run, size: Optional[int] = None) -> torch.Tensor:
-    return (_rgb_tensor(run.data.labelled.rgb[run.data.train_idx],
+    "The training pairs' RGB twins as uint8 `(N,3,size,size)` (default: the student's image size)."
+    return (rgb_tensor(run.data.labelled.rgb[run.data.train_idx],
                         size or run.cfg.stage1.img_size) * 255).round().clamp(0, 255).to(torch.uint8)
+
+# %% ../../nbs/51_app.rundata.ipynb #e28dfaec
+def train_labels(run) -> np.ndarray:
+    "Class indices (into `run.data.classes`) of the training pairs, in `train_images` order."
+    d = run.data
+    return np.array([d.classes.index(l) for l in np.array(d.labelled.labels)[d.train_idx]])
+
+# %% ../../nbs/51_app.rundata.ipynb #d57a0e68
+def heldout_captions(run) -> list:
+    "Label captions of the held-out pairs, one per stage-2 template (`align.label_captions`): the retrieval texts."
+    d, s2 = run.data, run.cfg.stage2
+    held = list(np.array(d.labelled.labels)[d.test_idx])
+    return label_captions(held, d.classnames, list(s2.templates), n_per_image=len(s2.templates), seed=s2.seed)
+
+# %% ../../nbs/51_app.rundata.ipynb #7515f6fd
+def alignment_pairs(run) -> tuple:
+    "`(uint8 images, captions (equal-length lists), source)` for stage 2: the caption file, or the train pairs' labels."
+    s2, d = run.cfg.stage2, run.data
+    if s2.captions:
+        if not s2.caption_images:
+            raise DataError("stage2.captions needs stage2.caption_images (the folder the file names refer to)")
+        items = caption_items(s2.captions, s2.caption_images)
+        items = items[items.split == 'train'] if 'split' in items and (items.split == 'train').any() else items
+        k = min(len(c) for c in items.captions)
+        return (load_rgb_images(items.path, run.cfg.stage1.img_size), [list(c)[:k] for c in items.captions],
+                f'{s2.captions} ({len(items)} images)')
+    labels = list(np.array(d.labelled.labels)[d.train_idx])
+    caps = label_captions(labels, d.classnames, list(s2.templates), n_per_image=len(s2.templates), seed=s2.seed)
+    return train_images(run), caps, f'label captions of the {len(labels)} training pairs'

@@ -16,14 +16,16 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from ..core import DataError, ModelPathError, default_device, env_info, resolve_model_path, track, hf_progress
+from ..core import (DataError, ModelPathError, default_device, env_info, resolve_model_path, track, hf_progress,
+                            save_tensors)
 
 # %% auto #0
 __all__ = ['POSITIVE_TERMS', 'NEGATIVE_TERMS', 'DESCRIPTIONS_FORMAT', 'FIELDS', 'DEFAULT_TEMPLATES', 'FUNCTION_WORDS',
            'word_count', 'rs_flag', 'visual_prototype', 'robust_z', 'prune_mask', 'aggregation_weights', 'aggregate',
            'selective_prototype', 'looks_english', 'description_problem', 'caption_key', 'template_records',
            'DescriptionSet', 'repair_json', 'parse_llm_json', 'DescriptionPrompt', 'DescriptionGenerator',
-           'generate_descriptions', 'description_totals', 'build_prototypes', 'prototype_table', 'plot_prototype']
+           'generate_descriptions', 'description_totals', 'build_prototypes', 'prototype_table', 'plot_prototype',
+           'bundled_descriptions_path', 'class_descriptions', 'train_prototypes']
 
 # %% ../../nbs/41_avion.prototypes.ipynb #cdddfc9a
 POSITIVE_TERMS = ('overhead', 'aerial view', 'satellite imagery', 'nadir', 'orthorectified', 'multispectral', 'SAR')
@@ -769,3 +771,39 @@ def plot_prototype(details: dict, cls: str, ax=None, z_threshold: float = 3.0):
     ax.set(xlabel='teacher score s = t . v', ylabel='weight', title=f'{cls}: {len(k)} kept of {len(df)}')
     ax.legend(fontsize=7, loc='upper left')
     return ax
+
+# %% ../../nbs/41_avion.prototypes.ipynb #1e1a8f70
+def bundled_descriptions_path() -> Path:
+    "The SmolLM2-written descriptions shipped with the package (52 EuroSAT / UCM / AID class names)."
+    import sattxt_nb
+    return Path(sattxt_nb.__file__).parent/'assets'/'descriptions'/'smollm2_rs_descriptions.json'
+
+# %% ../../nbs/41_avion.prototypes.ipynb #c248bbed
+def class_descriptions(source: str, classnames: Sequence[str], out: Union[str, Path], generator=None,
+                       n_per_class: int = 15) -> DescriptionSet:
+    "Descriptions of `classnames` from `source` ('bundled', 'generate' or a file), saved to `out`; templates fill gaps."
+    if source == 'generate':
+        return generate_descriptions(list(classnames), out=out, model=generator, n=n_per_class)
+    p = bundled_descriptions_path() if source == 'bundled' else Path(source)
+    ds = DescriptionSet.load(p, fallback='templates').subset(list(classnames), fallback='templates')
+    ds.save(out)
+    return ds
+
+# %% ../../nbs/41_avion.prototypes.ipynb #66a53c33
+@torch.no_grad()
+def train_prototypes(ds: DescriptionSet, vlm, images: torch.Tensor, labels: Sequence[str], classnames: Sequence[str],
+                     out_dir: Union[str, Path], beta: float = 10.0, gamma: float = 2.0,
+                     z_threshold: float = 3.0) -> dict:
+    "Prototypes of `classnames` from the teacher `vlm` and uint8 few-shot `images` (class-name `labels`); a summary."
+    out_dir, labels = Path(out_dir), np.asarray(labels)
+    v = vlm.encode_image(images.float() / 255).float().cpu()
+    shots = {c: v[labels == c] for c in classnames}
+    P, details = build_prototypes(ds, vlm.encode_text, shots, list(classnames), beta, gamma, z_threshold)
+    save_tensors(out_dir/'prototypes.safetensors', {'prototypes': P}, kind='prototypes',
+                 meta=dict(classes=list(classnames), beta=beta, gamma=gamma))
+    (out_dir/'details.json').write_text(json.dumps({c: df.to_dict('records') for c, df in details.items()}, indent=1,
+                                                   default=float))
+    return dict(classes=len(classnames), n_descriptions=int(sum(len(df) for df in details.values())),
+                kept=int(sum(int(df.kept.sum()) for df in details.values())),
+                flagged=int(sum(df.flag.sum() for df in details.values())),
+                fallback_classes=ds.meta.get('fallback_classes', []))

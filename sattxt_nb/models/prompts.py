@@ -546,7 +546,7 @@ def _is_torchscript(p: Path) -> bool:
 # %% ../../nbs/25_models.prompts.ipynb #ed408cd6
 def _read_checkpoint(p: Path) -> dict:
     "Tensors of a `.safetensors` or `.pt/.pth/.bin` file, read without running code from it; unwrapped."
-    from sattxt_nb.models.student import _unwrap_state_dict
+    from sattxt_nb.models.student import unwrap_state_dict
     if p.is_dir(): raise ModelPathError(f"open_clip checkpoint {p} is a folder; pass the .pt/.safetensors file in it")
     if p.suffix == '.safetensors':
         from safetensors.torch import load_file
@@ -559,7 +559,7 @@ def _read_checkpoint(p: Path) -> dict:
                         f"TorchScript runs code from the file; convert it once where you trust it: "
                         f"load it with torch.jit there and torch.save its .state_dict() to a .pt file")
     else: sd = torch_load_safe(p, what='open_clip checkpoint')
-    try: return _unwrap_state_dict(sd)
+    try: return unwrap_state_dict(sd)
     except DataError as e: raise DataError(f"{p}: {e}") from None
 
 # %% ../../nbs/25_models.prompts.ipynb #af15eaa7

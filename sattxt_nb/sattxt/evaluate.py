@@ -14,7 +14,7 @@ from .probe import linear_probe
 from .stage2 import chance_metrics
 
 # %% auto #0
-__all__ = ['probe_accuracy', 'measured_chance', 'evaluate_vlm']
+__all__ = ['probe_accuracy', 'measured_chance', 'evaluate_vlm', 'example_predictions']
 
 # %% ../../nbs/37_sattxt.evaluate.ipynb #17ef817e
 def probe_accuracy(zv_tr, y_tr, zv_te, y_te, C: float = 1.0, seed: int = 0) -> float:
@@ -49,3 +49,15 @@ def evaluate_vlm(vlm, sets: dict, templates: Sequence[str], train_images: torch.
                     v in retrieval_recall((zi @ zt.T).numpy(), np.repeat(np.arange(len(zi)), K)).items()})
     out['eurosat_probe'] = probe_accuracy(enc(train_images), train_y, zi, sets['eurosat'].labels, probe_C, seed)
     return out
+
+# %% ../../nbs/37_sattxt.evaluate.ipynb #e232a331
+@torch.no_grad()
+def example_predictions(vlm, s, templates: Sequence[str], n: int = 10, k: int = 3) -> list:
+    "`n` evenly spaced images of set `s`: `[{index, label, top: [[class, probability], ...k]}]` zero-shot."
+    n = min(n, len(s))
+    idx = np.linspace(0, len(s) - 1, n).round().astype(int)
+    probs = vlm.classify(s.images[idx].float() / 255, vlm.zero_shot_classifier(s.classnames, templates)).cpu()
+    top = probs.topk(min(k, probs.shape[1]), dim=1)
+    return [dict(index=int(i), label=s.classnames[s.labels[i]],
+                 top=[[s.classnames[j], round(float(p), 4)] for p, j in zip(pv, iv)])
+            for i, pv, iv in zip(idx, top.values, top.indices)]

