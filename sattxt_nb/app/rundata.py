@@ -23,7 +23,7 @@ from .config import PipelineConfig
 from ..data.datasets import eurosat_sample_dir, split_items
 from ..data.io import read_geotiff
 from ..data.render import EUROSAT_RGB_RENDERING
-from ..models.mae import _crop_or_resize
+from ..models.mae import crop_or_resize
 from ..sattxt.stage1 import PairedPatches, rgb_tensor, eurosat_paired_patches, scene_paired_patches
 from ..sattxt.stage2 import EUROSAT_CLASSNAMES, EvalSet, ben_rgb_patches, load_rgb_images, readable_classname
 from ..sattxt.align import label_captions
@@ -84,7 +84,7 @@ def tif_folder_patches(folder, size: int, max_n: Optional[int], seed: int, bands
     if not paths: raise DataError(f"data.unlabelled_ms: no .tif files under {folder}")
     if max_n is not None and len(paths) > max_n:
         paths = [paths[i] for i in np.sort(np.random.default_rng(seed).choice(len(paths), max_n, replace=False))]
-    xs = [_crop_or_resize(np.asarray(read_ms_tile(p, bands), np.float32), size, 'crop') for p in paths]
+    xs = [crop_or_resize(np.asarray(read_ms_tile(p, bands), np.float32), size, 'crop') for p in paths]
     return np.stack(xs).astype(np.uint16), [str(p) for p in paths]
 
 # %% ../../nbs/51_app.rundata.ipynb #a5be4f95

