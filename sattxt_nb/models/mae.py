@@ -47,7 +47,7 @@ def random_masking(n: int, L: int, mask_ratio: float, noise: Optional[torch.Tens
 
 # %% ../../nbs/22_models.mae.ipynb #102cdcb8
 class SpectralMAE(nn.Module):
-    "Masked autoencoder over SpectralGPT tubelets: a `SpectralGPTEncoder` + a light decoder predicting hidden tubelet pixels."
+    "Masked autoencoder over SpectralGPT tubelets: a `SpectralGPTEncoder` + a light decoder for the hidden tubelets."
     def __init__(self, cfg: SpectralGPTConfig, decoder_dim: int = 512, decoder_depth: int = 4, decoder_heads: int = 16,
                  mask_ratio: float = 0.9, norm_pix_loss: bool = False, spectral_sum_weight: float = 1.0):
         super().__init__()
@@ -75,24 +75,27 @@ class SpectralMAE(nn.Module):
     def decoder_pos_embed_full(self) -> torch.Tensor:
         "Decoder position embeddings of all tokens `(1, T*h*w, decoder_dim)` (spatial tiled + spectral repeated)."
         T, h, w = self.cfg.grid
-        return self.decoder_pos_embed_spatial.repeat(1, T, 1) + self.decoder_pos_embed_temporal.repeat_interleave(h*w, dim=1)
+        return (self.decoder_pos_embed_spatial.repeat(1, T, 1)
+                + self.decoder_pos_embed_temporal.repeat_interleave(h*w, dim=1))
 
     # --- official layout -----------------------------------------------------------------------------------------
     def official_state_dict(self) -> dict:
-        "State dict with the official SpectralGPT MAE key names (encoder keys at the top level, `decoder_*`, `mask_token`)."
+        "State dict with the official SpectralGPT MAE key names (encoder keys on top, `decoder_*`, `mask_token`)."
         return {(k[len('encoder.'):] if k.startswith('encoder.') else k): v.detach().clone()
                 for k, v in self.state_dict().items()}
 
     def load_official_state_dict(self, sd: dict, strict: bool = True):
         "Load a state dict in the official layout (e.g. `ckpt['model']` of a SpectralGPT MAE checkpoint)."
         dec = ('decoder_', 'mask_token')
-        return self.load_state_dict({(k if k.startswith(dec) else 'encoder.' + k): v for k, v in sd.items()}, strict=strict)
+        return self.load_state_dict({(k if k.startswith(dec) else 'encoder.' + k): v for k, v in sd.items()},
+                                    strict=strict)
 
 # %% ../../nbs/22_models.mae.ipynb #0d04f060
 @patch
 def _init_decoder(self: SpectralMAE):
-    "Reference init: trunc-normal(0.02) decoder position embeddings, normal(0.02) mask token, xavier Linear, unit LayerNorm."
-    nn.init.trunc_normal_(self.decoder_pos_embed_spatial, std=.02); nn.init.trunc_normal_(self.decoder_pos_embed_temporal, std=.02)
+    "Reference init: trunc-normal(0.02) decoder position embeddings, normal(0.02) mask token, xavier Linear, unit LN."
+    nn.init.trunc_normal_(self.decoder_pos_embed_spatial, std=.02)
+    nn.init.trunc_normal_(self.decoder_pos_embed_temporal, std=.02)
     nn.init.normal_(self.mask_token, std=.02)
     for n, m in self.named_modules():
         if not n.startswith('decoder_'): continue
@@ -181,8 +184,9 @@ def _mae_file(path: Union[str, Path]) -> Path:
     return p if p.suffix == '.safetensors' else p.with_suffix('.safetensors')
 
 # %% ../../nbs/22_models.mae.ipynb #6181d367
-def save_mae_checkpoint(path: Union[str, Path], model: SpectralMAE, config: Optional[dict] = None, seed: Optional[int] = None,
-                        history: Optional[dict] = None, band_stats: Optional[BandStats] = None, extra: Optional[dict] = None) -> Path:
+def save_mae_checkpoint(path: Union[str, Path], model: SpectralMAE, config: Optional[dict] = None,
+                        seed: Optional[int] = None, history: Optional[dict] = None,
+                        band_stats: Optional[BandStats] = None, extra: Optional[dict] = None) -> Path:
     "Write the official-layout weights as `.safetensors` and config, seed, env, history, band stats as its JSON record."
     f = _mae_file(path); artefact_dir(root=f.parent)
     enc_cfg = asdict(model.cfg); enc_cfg['bands'] = list(enc_cfg['bands']) if enc_cfg['bands'] is not None else None
@@ -224,7 +228,8 @@ def load_mae_checkpoint(path: Union[str, Path]) -> tuple:
 def load_mae_teacher(path: Union[str, Path], freeze: bool = True) -> tuple:
     "The pre-trained encoder (loaded by the teacher's loader, decoder dropped) and the `BandStats` of its inputs."
     ckpt = read_mae_checkpoint(path)
-    if ckpt.get('band_stats') is None: raise SattxtError(f"{path}: no 'band_stats'; inputs must be normalised as in pre-training")
+    if ckpt.get('band_stats') is None:
+        raise SattxtError(f"{path}: no 'band_stats'; inputs must be normalised as in pre-training")
     enc = SpectralGPTEncoder(SpectralGPTConfig(**ckpt['config']['encoder']))
     load_spectralgpt_state_dict(enc, ckpt['model'], where=str(path))
     return (enc.freeze() if freeze else enc), BandStats(**ckpt['band_stats'])
@@ -267,14 +272,15 @@ def _source_patches(src: str, size: int, ben_mode: str) -> np.ndarray:
     return np.stack([crop_or_resize(np.rint(np.asarray(x, np.float32)), size, ben_mode) for x in xs]).astype(np.uint16)
 
 # %% ../../nbs/22_models.mae.ipynb #350b300d
-def mae_pretraining_patches(size: int = 64, cache: bool = True, sources: Sequence[str] = MAE_SOURCES, ben_mode: str = 'crop',
-                            root: Union[str, Path, None] = None, verbose: bool = True) -> tuple:
-    "Real unlabelled 12-band Sentinel-2 patches `(N, 12, size, size)` uint16 (S2_12 order) for MAE pre-training, and a manifest."
+def mae_pretraining_patches(size: int = 64, cache: bool = True, sources: Sequence[str] = MAE_SOURCES,
+                            ben_mode: str = 'crop', root: Union[str, Path, None] = None, verbose: bool = True) -> tuple:
+    "Real unlabelled 12-band Sentinel-2 patches `(N, 12, size, size)` uint16 (S2_12) for MAE pre-training; a manifest."
     bad = [s for s in sources if s not in MAE_SOURCES]
     if bad: raise DataError(f"unknown pre-training source(s) {bad}; known: {list(MAE_SOURCES)}")
     if ben_mode not in ('crop', 'resize'): raise DataError(f"ben_mode must be 'crop' or 'resize', got {ben_mode!r}")
     if size < 8 or size > 120: raise DataError(f"patch size {size} outside 8..120 (BigEarthNet patches are 120 px)")
-    config = dict(size=int(size), sources=list(sources), ben_mode=ben_mode, bands=list(S2_12), dtype='uint16', version=1)
+    config = dict(size=int(size), sources=list(sources), ben_mode=ben_mode, bands=list(S2_12), dtype='uint16',
+                  version=1)
     key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
     out = artefact_dir('mae_patches', root=root)
     arr_p = out/f"patches_{key}.safetensors"                   # its record (manifest, hashes): patches_<key>.json
@@ -303,7 +309,8 @@ def mae_pretraining_patches(size: int = 64, cache: bool = True, sources: Sequenc
     return arr, dict(man, cache_hit=False, path=str(arr_p) if cache else None)
 
 # %% ../../nbs/22_models.mae.ipynb #6e961709
-def patch_band_stats(patches: np.ndarray, bands: Sequence[str] = S2_12, source: str = '', chunk: int = 256) -> BandStats:
+def patch_band_stats(patches: np.ndarray, bands: Sequence[str] = S2_12, source: str = '',
+                     chunk: int = 256) -> BandStats:
     "Per-band mean/std of a `(N, C, H, W)` array, accumulated in float64 chunk by chunk (no full float copy)."
     if patches.ndim != 4 or patches.shape[1] != len(bands):
         raise DataError(f"patch_band_stats: expected (N, {len(bands)}, H, W), got {patches.shape}")
@@ -323,7 +330,7 @@ class PatchArray:
 # %% ../../nbs/22_models.mae.ipynb #cafdcbd4
 def mae_dls(patches: np.ndarray, stats: Optional[BandStats] = None, bs: int = 64, valid_pct: float = 0.1, seed: int = 0,
             aug: bool = True, num_workers: int = 0, device=None, **kwargs):
-    "fastai DataLoaders of normalised `TensorMS` batches over `(N, 12, H, W)` patches (random dihedral augmentation on train)."
+    "fastai DataLoaders of normalised `TensorMS` batches over `(N, 12, H, W)` patches (random dihedral flips on train)."
     from fastai.data.block import DataBlock
     from fastai.data.transforms import RandomSplitter
     from sattxt_nb.data.dataloaders import MSBlock, SyncDihedral
@@ -332,7 +339,8 @@ def mae_dls(patches: np.ndarray, stats: Optional[BandStats] = None, bs: int = 64
     stats = stats or patch_band_stats(patches)
     dblock = DataBlock(blocks=(MSBlock(PatchArray(patches), stats),), splitter=RandomSplitter(valid_pct, seed=seed),
                        item_tfms=[SyncDihedral()] if aug else [])
-    dls = dblock.dataloaders(list(range(len(patches))), bs=bs, seed=seed, num_workers=num_workers, device=device, **kwargs)
+    dls = dblock.dataloaders(list(range(len(patches))), bs=bs, seed=seed, num_workers=num_workers, device=device,
+                             **kwargs)
     dls.band_stats = stats
     return dls
 
@@ -363,8 +371,10 @@ class MAEConfig:
     encoder_overrides: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.precision not in ('fp32', 'bf16', 'fp16'): raise SattxtError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
-        if self.schedule not in ('one_cycle', 'flat_cos'): raise SattxtError(f"schedule must be 'one_cycle' or 'flat_cos', got {self.schedule!r}")
+        if self.precision not in ('fp32', 'bf16', 'fp16'):
+            raise SattxtError(f"precision must be fp32, bf16 or fp16, got {self.precision!r}")
+        if self.schedule not in ('one_cycle', 'flat_cos'):
+            raise SattxtError(f"schedule must be 'one_cycle' or 'flat_cos', got {self.schedule!r}")
 
     def to_dict(self) -> dict:
         d = asdict(self); d['betas'] = list(d['betas']); return d
@@ -418,7 +428,8 @@ class MAEHistory(Callback):
 class MAECheckpoint(Callback):
     "After every epoch: `save_mae_checkpoint` (official layout + config + seed + env + history + band stats)."
     order = 80
-    def __init__(self, path: Union[str, Path], cfg: MAEConfig, stats: Optional[BandStats] = None, extra: Optional[dict] = None):
+    def __init__(self, path: Union[str, Path], cfg: MAEConfig, stats: Optional[BandStats] = None,
+                 extra: Optional[dict] = None):
         self.path, self.cfg, self.stats, self.extra = Path(path), cfg, stats, extra or {}
     def after_epoch(self):
         hist = next(c for c in self.learn.cbs if isinstance(c, MAEHistory)).history
@@ -427,10 +438,10 @@ class MAECheckpoint(Callback):
 
 # %% ../../nbs/22_models.mae.ipynb #9391f7e1
 def mae_learner(model: SpectralMAE, dls, cfg: MAEConfig, checkpoint: Union[str, Path, None] = None, cbs=None, **kwargs):
-    "A fastai `Learner` for MAE pre-training (AdamW wd 0.05, NaN guard, history, optional checkpoint, mixed precision, compile)."
+    "A fastai `Learner` for MAE pre-training (AdamW wd 0.05, NaN guard, history, checkpoint, mixed precision, compile)."
     from fastai.learner import Learner
     from fastai.optimizer import Adam
-    import fastai.callback.schedule, fastai.callback.progress, fastai.callback.fp16   # fit_one_cycle, progress bars, to_bf16
+    import fastai.callback.schedule, fastai.callback.progress, fastai.callback.fp16   # fit_one_cycle, bars, to_bf16
     from sattxt_nb.callbacks import NaNGuard, plain_progress
     cbs = list(cbs or []) + [MAEBatch(), NaNGuard(), MAEHistory()]
     if checkpoint is not None: cbs.append(MAECheckpoint(checkpoint, cfg, getattr(dls, 'band_stats', None)))
@@ -439,7 +450,8 @@ def mae_learner(model: SpectralMAE, dls, cfg: MAEConfig, checkpoint: Union[str, 
     learn = plain_progress(Learner(dls, model, loss_func=mae_output_loss, opt_func=opt, lr=cfg.lr, cbs=cbs, **kwargs))
     if cfg.precision != 'fp32':
         if dls.device is None or torch.device(dls.device).type != 'cuda':
-            raise SattxtError(f"precision={cfg.precision!r} needs a CUDA device (fastai's mixed precision autocasts on CUDA); use 'fp32' on CPU")
+            raise SattxtError(f"precision={cfg.precision!r} needs a CUDA device (fastai's mixed precision autocasts on "
+                              f"CUDA); use 'fp32' on CPU")
         learn = learn.to_bf16() if cfg.precision == 'bf16' else learn.to_fp16()
     return learn
 
@@ -453,7 +465,7 @@ def fit_mae(learn, cfg: MAEConfig):
 
 # %% ../../nbs/22_models.mae.ipynb #b9e88f2c
 class RankInvariantMasking(Callback):
-    "MAE mask noise for the global batch from (seed, epoch, step); this rank's rows go to `SpectralMAE.forward(noise=)`."
+    "MAE mask noise for the global batch from (seed, epoch, step); this rank's rows go to `SpectralMAE.forward`."
     order = -10
     def __init__(self, seed: int = 0): self.seed = seed
     def before_batch(self):
