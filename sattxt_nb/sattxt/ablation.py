@@ -18,6 +18,7 @@ from ..models.io import text_encoder_from_spec
 from ..models.student import Projector, StudentWithProjector
 from ..models.text import EmbeddingCache
 from .align import VLM
+from .release import save_release_heads
 from .evaluate import measured_chance, probe_accuracy
 from .metrics import retrieval_recall
 from .stage2 import (
@@ -129,8 +130,10 @@ def _train_row(r: str, variants: dict, txt: dict, encs: dict, sets: dict, probe_
                                 cfg.seed, device)
     m = row_metrics(head, feats, sets, T['prompts'], T['ret'], probe_y, probe_C, cfg.seed)
     if r in SAVED_ROWS:
-        VLM(copy.deepcopy(st).cpu(), encs[tv], head).save(out_dir/SAVED_ROWS[r],
-                                                          extra=dict(row=r, seed=cfg.seed, config=record, metrics=m))
+        vlm = VLM(copy.deepcopy(st).cpu(), encs[tv], head)
+        vlm.save(out_dir/SAVED_ROWS[r], extra=dict(row=r, seed=cfg.seed, config=record, metrics=m))
+        if r == 'sattxt' and getattr(st, 'head_style', '') == 'release' and getattr(g_v, 'kind', '') == 'identity':
+            save_release_heads(vlm, out_dir/'release_heads')       # the release's file layout (sattxt.release)
     return m, rec['train_valid_loss']
 
 # %% ../../nbs/38_sattxt.ablation.ipynb #9f7e1a15

