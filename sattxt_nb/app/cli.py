@@ -88,6 +88,8 @@ def sattxt_demo(out: str = 'demo_out',   # output folder: the run, report.md and
                 set: str = None,         # overrides "section.key=value ..." (values as JSON)
                 device: str = None, quiet: bool = False):
     "The main job on the embedded default: the pipeline (`sattxt_run`) and the data report of `sattxt_nb.data.explore`"
+    from sattxt_nb.app.preflight import preflight
+    _guard(lambda: preflight('demo'))         # every package and data file there? one line in a second, not at minute 8
     from sattxt_nb.data.explore import run_demo
     from sattxt_nb.app.pipeline import run_pipeline, check_device
     cfg = _guard(lambda: _config(None, set)); _guard(lambda: check_device(device))     # bad input: before any work
