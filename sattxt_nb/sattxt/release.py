@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Mapping, Optional, Union
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from ..core import DataError, ModelPathError, resolve_model_path, save_tensors
 from ..data.bands import RGB
