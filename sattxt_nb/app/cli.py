@@ -108,6 +108,8 @@ COMMANDS = dict(sattxt_run=sattxt_run, sattxt_pretrain=sattxt_pretrain, sattxt_d
 # %% ../../nbs/54_app.cli.ipynb #148edb3d
 def sattxt():
     "`sattxt` lists the commands; `sattxt CMD args...` runs one (same as `sattxt_CMD args...`)."
+    from sattxt_nb.app.frontdoor import sattxt_classify, sattxt_search     # the front door (it imports `_guard`)
+    COMMANDS.update(sattxt_classify=sattxt_classify, sattxt_search=sattxt_search)
     args = sys.argv[1:]
     if not args or args[0] in ('-h', '--help', 'help'):
         for k, f in COMMANDS.items(): print(f"{k:<24}{f.__doc__}")

@@ -19,7 +19,9 @@ from ..core import DataError, ModelPathError, SattxtError, atomic_path, resolve_
 from ..data.bands import RGB
 from ..data.datasets import IMAGE_EXTS, natural_key
 from ..data.render import EUROSAT_RGB_RENDERING, image_to_rgb
+from .preflight import preflight
 from ..sattxt.align import VLM
+from ..sattxt.release import is_release_folder, load_sattxt_release, release_files
 from ..sattxt.stage2 import AID_CLASSNAMES, BEN19_CLASSNAMES, EUROSAT_CLASSNAMES, UCM_CLASSNAMES
 from .cli import _guard
 
@@ -55,9 +57,12 @@ def vlm_folder(path: Union[str, Path]) -> Path:
 
 # %% ../../nbs/56_app.frontdoor.ipynb #d98319b6
 def load_vlm(model, device=None, cache='default'):
-    "A ready VLM from a VLM object, a `VLM.save` folder or a pipeline run folder, with a persistent text cache."
+    "A ready VLM from a VLM object, a `VLM.save` folder, a run folder or the release's files, with a persistent text cache"
     cache = text_cache(cache)
-    if isinstance(model, (str, Path)) or model is None:
+    if isinstance(model, (str, Path)) and is_release_folder(model):        # the released SATtxt model's files
+        vlm = load_sattxt_release(**release_files(model), device=device, cache=cache)
+        vlm.source = str(model)
+    elif isinstance(model, (str, Path)) or model is None:
         folder = vlm_folder(model)
         vlm = VLM.load(folder, device=device, cache=cache)
         vlm.source = str(folder)
@@ -378,7 +383,7 @@ def _cache_arg(cache: Optional[str], no_cache: bool):
 # %% ../../nbs/56_app.frontdoor.ipynb #f9129eb2
 @call_parse
 def sattxt_classify(inputs: str,                    # images/GeoTIFFs folder, a Sentinel-2 scene folder, or one image
-                    model: str = None,              # a VLM folder (VLM.save) or a pipeline run folder (stage2/vlm)
+                    model: str = None,              # a run folder, a VLM folder (VLM.save) or the release's files
                     classes: str = 'eurosat',       # "a,b,c", a text file (one per line) or eurosat aid ucm bigearthnet
                     top_k: int = 3,                 # how many classes per image
                     out: str = 'sattxt_classify_out',  # output folder
@@ -389,6 +394,7 @@ def sattxt_classify(inputs: str,                    # images/GeoTIFFs folder, a 
                     cache: str = None,              # text-embedding cache folder (default: under the sattxt_nb cache)
                     no_cache: bool = False):        # no text-embedding cache
     "Zero-shot classify images or a scene's tiles: predictions.csv, and for a scene labels.tif + tiles.geojson."
+    _guard(lambda: preflight('classify'))                  # missing packages: named in a second, before any work
     df = _guard(lambda: classify(inputs, classes, model, top_k, out, template, device, _cache_arg(cache, no_cache),
                                  tile_size=tile_size, max_tiles=max_tiles))
     extra = ', labels.tif, tiles.geojson' if (Path(out)/'labels.tif').exists() else ''
@@ -398,7 +404,7 @@ def sattxt_classify(inputs: str,                    # images/GeoTIFFs folder, a 
 @call_parse
 def sattxt_search(query: str,                       # what to look for, in words
                   folder: str,                      # images/GeoTIFFs folder or a Sentinel-2 scene folder
-                  model: str = None,                # a VLM folder (VLM.save) or a pipeline run folder (stage2/vlm)
+                  model: str = None,                # a run folder, a VLM folder (VLM.save) or the release's files
                   k: int = 10,                      # how many images to return
                   out: str = 'sattxt_search_out',   # output folder
                   template: str = '{}',             # wraps the query, e.g. "a satellite image of {}"
@@ -408,6 +414,7 @@ def sattxt_search(query: str,                       # what to look for, in words
                   cache: str = None,                # text-embedding cache folder (default: under the sattxt_nb cache)
                   no_cache: bool = False):          # no text-embedding cache
     "Text-to-image search in a folder: search.csv and a self-contained contact sheet search.html."
+    _guard(lambda: preflight('classify'))
     df = _guard(lambda: search(query, folder, model, k, out, template, device, _cache_arg(cache, no_cache),
                                tile_size=tile_size, max_tiles=max_tiles))
     print(f"{len(df)} matches: {Path(out)/'search.csv'}, {Path(out)/'search.html'}")

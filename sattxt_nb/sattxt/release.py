@@ -21,7 +21,8 @@ from .align import VLM, AlignHead, TextProjector
 __all__ = ['CLIP_MEAN', 'CLIP_STD', 'PIXEL_PRESETS', 'RELEASE_BACKBONE', 'RELEASE_SIZE', 'RELEASE_TEMPLATES',
            'RELEASE_TEMPERATURE', 'RELEASE_KEYS', 'release_preprocess', 'release_image_encoder',
            'vision_head_state_dict', 'load_vision_head', 'release_text_encoder', 'text_head_state_dict',
-           'load_text_head', 'load_sattxt_release', 'save_release_heads', 'release_files', 'is_release_folder']
+           'load_text_head', 'load_sattxt_release', 'save_release_heads', 'release_files', 'is_release_folder',
+           'write_tiny_release']
 
 # %% ../../nbs/39_sattxt.release.ipynb #962bc9d9
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
@@ -215,3 +216,45 @@ def is_release_folder(p: Union[str, Path]) -> bool:
     "Does `p` look like a folder of the released model (a `release.json` or a `sattxt_vision_head.*`)?"
     p = Path(p)
     return p.is_dir() and ((p/'release.json').is_file() or any(p.glob('sattxt_vision_head.*')))
+
+# %% ../../nbs/39_sattxt.release.ipynb #aecdfc9a
+def write_tiny_release(folder: Union[str, Path], seed: int = 0) -> Path:
+    "A folder in the release's layout with small random weights (DINOv3-S, tiny Llama + 2 LoRAs), to test code paths"
+    import timm, warnings
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoTokenizer, LlamaConfig, LlamaModel
+    from sattxt_nb.core import write_json
+    from sattxt_nb.models.text import default_llm_path, gguf_to_hf
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    g = torch.Generator().manual_seed(seed)
+    rnd = lambda *s, scale=0.05: torch.randn(*s, generator=g) * scale
+    name = 'vit_small_patch16_dinov3'
+    torch.manual_seed(seed)
+    bb = timm.create_model(name, pretrained=False, num_classes=0).state_dict()
+    ren = lambda k: k.replace('reg_token', 'storage_tokens').replace('gamma_1', 'ls1.gamma').replace('gamma_2', 'ls2.gamma')
+    torch.save({ren(k): v for k, v in bb.items()}, folder/'dinov3_vits16_random.pth')
+    vh = vision_head_state_dict(release_image_encoder(name=name))
+    torch.save({k: torch.full_like(v, .5) if k.endswith('gamma') else v + rnd(*v.shape) for k, v in vh.items()},
+               folder/'sattxt_vision_head.pt')
+    tok = AutoTokenizer.from_pretrained(gguf_to_hf(default_llm_path()))
+    tok.add_special_tokens({'additional_special_tokens': ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>']})
+    llama = folder/'Meta-Llama-3-8B-Instruct-tiny'
+    LlamaModel(LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                           num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=600)).save_pretrained(llama)
+    tok.save_pretrained(llama)
+    mods = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for ad, prev in (('LLM2Vec-tiny-mntp', None), ('LLM2Vec-tiny-mntp-unsup-simcse', 'LLM2Vec-tiny-mntp')):
+            m = LlamaModel.from_pretrained(llama)
+            if prev: m = PeftModel.from_pretrained(m, folder/prev).merge_and_unload()
+            pm = get_peft_model(m, LoraConfig(r=4, lora_alpha=8, target_modules=mods, lora_dropout=0.0))
+            for n, p in pm.named_parameters():
+                if 'lora_B' in n: p.data = rnd(*p.shape)
+            pm.save_pretrained(folder/ad)
+    torch.save({'ln.weight': 1 + rnd(64), 'ln.bias': rnd(64), 'proj.weight': rnd(768, 64, scale=0.2)},
+               folder/'sattxt_text_head.pt')
+    write_json(folder/'release.json', dict(vision_head='sattxt_vision_head.pt', text_head='sattxt_text_head.pt',
+                                           dinov3='dinov3_vits16_random.pth', llama=llama.name, mntp='LLM2Vec-tiny-mntp',
+                                           simcse='LLM2Vec-tiny-mntp-unsup-simcse', backbone=name))
+    return folder
