@@ -34,7 +34,8 @@ def spectral_targets(ms, bands: Sequence[str], scale: float = 1e4, eps: float = 
     "Per-patch mean reflectance of `SPECTRAL_BANDS` and mean per-pixel `SPECTRAL_INDICES` of MS patches `(N,C,H,W)`."
     ms, bands = np.asarray(ms), list(bands)
     if ms.ndim != 4 or ms.shape[1] != len(bands):
-        raise DataError(f"spectral_targets: MS patches must be (N, {len(bands)}, H, W) for bands {bands}, got {ms.shape}")
+        raise DataError(f"spectral_targets: MS patches must be (N, {len(bands)}, H, W) for bands {bands}, "
+                        f"got {ms.shape}")
     miss = sorted((set(SPECTRAL_BANDS) | {b for p in SPECTRAL_INDICES.values() for b in p}) - set(bands))
     if miss: raise DataError(f"spectral_targets: bands {miss} are missing from the patches' bands {bands}")
     refl = lambda b: ms[:, bands.index(b)].astype(np.float64) / scale
@@ -62,7 +63,8 @@ def ridge_r2(features, targets, seeds: Sequence[int] = (0, 1, 2), alphas: Sequen
     from sklearn.preprocessing import StandardScaler
     T = targets if isinstance(targets, pd.DataFrame) else pd.DataFrame(_np(targets)).rename(columns=str)
     X, Y, names = _np(features), T.values.astype(np.float64), list(T.columns)
-    if X.ndim != 2 or len(X) != len(Y): raise DataError(f"ridge_r2: features {X.shape} and targets {Y.shape} differ in N")
+    if X.ndim != 2 or len(X) != len(Y):
+        raise DataError(f"ridge_r2: features {X.shape} and targets {Y.shape} differ in N")
     if len(X) < 2 * n_splits: raise DataError(f"ridge_r2: {len(X)} samples are too few for {n_splits}-fold CV")
     if not (np.isfinite(X).all() and np.isfinite(Y).all()): raise DataError("ridge_r2: non-finite features or targets")
     per_seed = []
@@ -82,7 +84,8 @@ def linear_cka(X, Y) -> float:
     "Centred linear CKA (Kornblith et al. 2019) of features `X (N, p)` and `Y (N, q)` of the same N inputs."
     X, Y = _np(X), _np(Y)
     if X.ndim != 2 or Y.ndim != 2 or len(X) != len(Y) or len(X) < 2:
-        raise DataError(f"linear_cka: features must be (N, p) and (N, q) with the same N >= 2, got {X.shape}, {Y.shape}")
+        raise DataError(f"linear_cka: features must be (N, p) and (N, q) with the same N >= 2, "
+                        f"got {X.shape}, {Y.shape}")
     X, Y = X - X.mean(0), Y - Y.mean(0)
     den = np.linalg.norm(X.T @ X) * np.linalg.norm(Y.T @ Y)
     if den == 0: raise DataError("linear_cka: a feature matrix is constant over the inputs")
@@ -92,7 +95,8 @@ def linear_cka(X, Y) -> float:
 def rgb_channel_stats(rgb) -> torch.Tensor:
     "Per-image mean and std of each RGB channel, `(N,H,W,3)` uint8 -> `(N, 6)` in [0, 1]: what any RGB camera gives."
     x = torch.from_numpy(np.asarray(rgb)).float() / 255.
-    if x.ndim != 4 or x.shape[-1] != 3: raise DataError(f"rgb_channel_stats: RGB images must be (N,H,W,3), got {x.shape}")
+    if x.ndim != 4 or x.shape[-1] != 3:
+        raise DataError(f"rgb_channel_stats: RGB images must be (N,H,W,3), got {x.shape}")
     return torch.cat([x.mean((1, 2)), x.std((1, 2))], 1)
 
 # %% ../../nbs/32_sattxt.spectral.ipynb #96bc43cd
@@ -161,7 +165,7 @@ def plot_spectral_probe(res: dict):
     "Grouped bars: R² per target group (mean ± std over seeds) for each feature set; CKA to the teacher in the legend."
     import matplotlib.pyplot as plt
     names, groups = list(res['group_r2']), list(res['groups'])
-    fig, ax = plt.subplots(figsize=(8, 3.4))
+    fig, ax = plt.subplots(figsize=(9, 3.4))
     w = 0.8 / len(names)
     for i, n in enumerate(names):
         g = res['group_r2'][n]
@@ -169,7 +173,7 @@ def plot_spectral_probe(res: dict):
         ax.bar(np.arange(len(groups)) + (i - (len(names) - 1) / 2) * w, [g[k]['mean'] for k in groups], w,
                yerr=[g[k]['std'] for k in groups], capsize=2, label=lab)
     ax.set_xticks(range(len(groups)), groups); ax.set_ylabel('out-of-fold R²'); ax.axhline(0, c='k', lw=.6)
-    ax.set_ylim(min(0, ax.get_ylim()[0]), 1); ax.legend(fontsize=7, loc='lower right')
+    ax.set_ylim(min(0, ax.get_ylim()[0]), 1); ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
     ax.set_title(f"spectral targets from frozen features: {res['n']} patches, {len(res['seeds'])} seeds", fontsize=9)
     return fig
 
