@@ -22,11 +22,15 @@ def test_main_job_end_to_end(tmp_path):
     out = tmp_path/'demo_out'
     recs = {s: json.loads((out/s/'stage.json').read_text()) for s in STAGES}
     rep = (out/'report.md').read_text()
-    for section in ('## Data', '## Training', '## Zero-shot, retrieval and linear probe', '## Few-shot adaptation',
+    for section in ('## Data', '## Training', '## Zero-shot, retrieval and linear probe', '## What distillation transfers',
+                    'Zero-shot kinds: EuroSAT top-1 / mAP@100 are **seen-class**', '## Few-shot adaptation',
                     '## Base-to-novel', '## Text prototypes', '## Example predictions', '## Time per stage'):
         assert section in rep, section
     for f in recs['report']['metrics']['figures']: assert (out/'report'/'figures'/f).stat().st_size > 5000, f
     assert (out/'data'/'report.md').exists()                       # the data report of sattxt_nb.data.explore
+    sp = json.loads((out/'evaluate'/'spectral_probe.json').read_text())          # issue 17: the spectral probe
+    assert set(sp['group_r2']) == {'raw_rgb', 'rgb_backbone', 'student_undistilled', 'student_distilled', 'teacher'}
+    assert sp['group_r2']['teacher']['NIR']['mean'] > sp['group_r2']['raw_rgb']['NIR']['mean'], sp['group_r2']
     s2 = recs['stage2']['metrics']
     assert s2['sattxt']['eurosat_probe'] > 3 * s2['chance']['eurosat_probe']
     assert recs['report']['metrics']['artefact_gap'] < 1e-3

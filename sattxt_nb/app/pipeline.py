@@ -30,10 +30,11 @@ from ..sattxt.ablation import check_rows, train_stage2
 from ..sattxt.align import VLM
 from ..sattxt.evaluate import evaluate_vlm, example_predictions
 from ..sattxt.stage1 import PairedPatches, load_stage1, train_stage1
+from ..sattxt.spectral import probe_features, spectral_probe, spectral_targets, undistilled_student
 
 # %% auto #0
 __all__ = ['STAGE_FNS', 'STAGE_CHECKS', 'StageMismatch', 'check_device', 'config_diff', 'Run', 'load_stage1_student',
-           'avion_teacher', 'avion_student', 'run_pipeline', 'run_stage']
+           'avion_teacher', 'avion_student', 'spectral_evidence', 'run_pipeline', 'run_stage']
 
 # %% ../../nbs/52_app.pipeline.ipynb #f044670e
 class StageMismatch(SattxtError):
@@ -351,15 +352,31 @@ def _stage_avion(run: Run, tmp: Path) -> dict:
         out.update(b2n=b2n['summary'], b2n_seconds=b2n['timing']['total_seconds'])
     return out
 
+# %% ../../nbs/52_app.pipeline.ipynb #aa8c1dde
+def spectral_evidence(run: Run, seeds: Sequence[int] = (0, 1, 2)) -> dict:
+    "The spectral probe (`sattxt.spectral`) on the run's held-out pairs: teacher, RGB backbone, student before / after."
+    d = run.data
+    held = d.labelled.subset(d.test_idx)                     # never distilled on (stage 1 trains on train_idx)
+    teacher, stats = load_teacher(run.path('teacher')/'teacher.safetensors')
+    dist = load_stage1_student(run)
+    und = undistilled_student(run.cfg.stage1, dist.ms_head.out_dim)
+    feats = probe_features(held, teacher, stats, dist, und, device=run.device)
+    return spectral_probe(feats, spectral_targets(held.ms, held.bands), seeds=seeds,
+                          n_splits=min(5, max(2, len(held) // 10)),
+                          config=dict(pairs='the held-out labelled pairs (stage 1 never saw them)', n_pairs=len(held)))
+
 # %% ../../nbs/52_app.pipeline.ipynb #55bfd920
 def _stage_evaluate(run: Run, tmp: Path) -> dict:
-    "Stage `evaluate`: both saved VLMs from raw images (`evaluate.evaluate_vlm`), and example predictions."
+    "Stage `evaluate`: both saved VLMs from raw images (`evaluate_vlm`), example predictions, the spectral probe."
     s2, sets, ret, train_y = run.cfg.stage2, eval_sets(run), heldout_captions(run), train_labels(run)
     res = {w: evaluate_vlm(_teacher_vlm(run, w), sets, s2.templates, train_images(run), train_y, run.cfg.eval.probe_C,
                            ret, s2.seed) for w in ('vlm', 'vlm_minilm')}
     examples = example_predictions(_teacher_vlm(run), sets['eurosat'], s2.templates, run.cfg.eval.n_examples)
     (tmp/'results.json').write_text(json.dumps(dict(metrics=res, examples=examples), indent=1))
-    return dict(vlm=res['vlm'], vlm_minilm=res['vlm_minilm'], n_examples=len(examples))
+    sp = spectral_evidence(run)
+    (tmp/'spectral_probe.json').write_text(json.dumps(sp, indent=1))
+    return dict(vlm=res['vlm'], vlm_minilm=res['vlm_minilm'], n_examples=len(examples),
+                spectral_nir_r2={k: round(v['NIR']['mean'], 3) for k, v in sp['group_r2'].items() if 'NIR' in v})
 
 # %% ../../nbs/52_app.pipeline.ipynb #b031a342
 STAGE_FNS = dict(teacher=_stage_teacher, stage1=_stage1, stage2=_stage2, prototypes=_stage_prototypes,

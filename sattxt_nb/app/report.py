@@ -22,6 +22,7 @@ from ..data.bands import S2_12, EUROSAT_FILE_ORDER, BandStats
 from .config import STAGES
 from .rundata import eval_sets
 from ..avion.learner import avion_table, plot_base_to_novel, plot_few_shot
+from ..sattxt.spectral import plot_spectral_probe
 from ..data.explore import md_table, plot_class_patches
 from ..dist import is_main
 import matplotlib
@@ -148,6 +149,31 @@ def _report_training(run, recs: dict, save) -> list:
            f"![curves]({save(plot_training_curves(run), 'training_curves.png')})", '']
     return md
 
+# %% ../../nbs/53_app.report.ipynb #bb6c1412
+def _zero_shot_kinds(run) -> str:
+    "Which zero-shot numbers are seen-class and which unseen-dataset, from what stage 2 aligned on."
+    caps = run.cfg.stage2.captions
+    eu = ('**seen-class** (stage 2 aligned on label captions that name the EuroSAT classes; the images are held out)'
+          if not caps else f'**unseen-dataset** (stage 2 aligned on `{Path(str(caps)).name}`, no EuroSAT label captions)')
+    return (f"Zero-shot kinds: EuroSAT top-1 / mAP@100 are {eu}; BigEarthNet is **unseen-dataset** (a 19-class "
+            "label space that no training caption uses).")
+
+# %% ../../nbs/53_app.report.ipynb #126d9a24
+def _report_spectral(run, save) -> list:
+    "Markdown lines of the spectral-probe section (`evaluate/spectral_probe.json`; older runs have none)."
+    sp = _json(run.path('evaluate')/'spectral_probe.json')
+    if not sp: return []
+    groups = list(sp['groups'])
+    tab = pd.DataFrame([{'features': k.replace('_', ' '), **{g: f"{v[g]['mean']:.2f} ± {v[g]['std']:.2f}" for g in groups},
+                         'CKA to teacher': f"{sp['cka'][k]['value']:.2f}"} for k, v in sp['group_r2'].items()])
+    return ['## What distillation transfers: the spectral probe (R², mean ± std over seeds)', '',
+            f"Ridge regression (seeded {sp['config']['n_splits']}-fold CV, seeds {sp['seeds']}) from frozen features of "
+            f"{sp['n']} held-out pairs to what an RGB camera does not see: red-edge, NIR and SWIR reflectance and "
+            "NDVI / NDWI / MNDWI / NDBI. The teacher sees those bands (the ceiling); raw RGB statistics are what is "
+            "free. If distillation transfers spectral knowledge, the distilled student's NIR/SWIR R² rises above the "
+            "undistilled one's.", '', md_table(tab), '',
+            f"![spectral]({save(plot_spectral_probe(sp), 'spectral_probe.png')})", '']
+
 # %% ../../nbs/53_app.report.ipynb #49eb81b8
 def _report_rows(run, save) -> tuple:
     "Markdown lines of the stage-2 metrics section, and the largest artefact-vs-row difference."
@@ -166,7 +192,7 @@ def _report_rows(run, save) -> tuple:
            'their label captions (many captions are shared by all images of a class, so R@1 is bounded). Chance is '
            'measured on seeded random scores.', '',
            md_table(tab.reset_index().rename(columns={'index': 'row'}), '.1f'), '',
-           f"![metrics]({save(plot_metrics(tab), 'stage2_rows.png')})", '',
+           f"![metrics]({save(plot_metrics(tab), 'stage2_rows.png')})", '', _zero_shot_kinds(run), '',
            '### The saved artefacts, re-measured from raw images', '',
            md_table(art.reset_index().rename(columns={'index': 'artefact'}), '.1f'), '',
            f"Largest difference to the SATtxt row above: {100 * gap:.2f} points.", '']
@@ -225,7 +251,8 @@ def build_report(run, tmp: Path) -> dict:
           f"device {run.device or default_device()}. Seeds: split {cfg.data.split_seed}, stage 1 {cfg.stage1.seed}, "
           f"stage 2 {cfg.stage2.seed}, AVION {list(cfg.avion.seeds)}. The resolved config is `config.json`.", '']
     rows, gap = _report_rows(run, save)
-    md += _report_data(run, recs, save) + _report_training(run, recs, save) + rows + _report_avion(run, save)
+    md += _report_data(run, recs, save) + _report_training(run, recs, save) + rows + _report_spectral(run, save)
+    md += _report_avion(run, save)
     md += _report_rest(run, recs, save)
     (tmp/'report.md').write_text('\n'.join(md))
     return dict(figures=sorted(p.name for p in figs.glob('*.png')), artefact_gap=gap)
