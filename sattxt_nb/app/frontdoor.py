@@ -57,7 +57,7 @@ def vlm_folder(path: Union[str, Path]) -> Path:
 
 # %% ../../nbs/56_app.frontdoor.ipynb #d98319b6
 def load_vlm(model, device=None, cache='default'):
-    "A ready VLM from a VLM object, a `VLM.save` folder, a run folder or the release's files, with a persistent text cache"
+    "A ready VLM from a VLM object, a `VLM.save` folder, a run folder or the release's files, with a text cache."
     cache = text_cache(cache)
     if isinstance(model, (str, Path)) and is_release_folder(model):        # the released SATtxt model's files
         vlm = load_sattxt_release(**release_files(model), device=device, cache=cache)

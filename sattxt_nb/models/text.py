@@ -258,7 +258,7 @@ def _check_adapter_keys(model, adapter: Path):
 
 # %% ../../nbs/24_models.text.ipynb #50aadbd3
 def adapter_list(adapter) -> list:
-    "PEFT adapters to merge, in order: `None` -> `[]`, one path -> `[path]`, a list/tuple as it is (LLM2Vec: MNTP, SimCSE)."
+    "PEFT adapters to merge, in order: `None` -> `[]`, one path -> `[path]`, a list/tuple as is (LLM2Vec: MNTP, SimCSE)"
     if adapter is None: return []
     return [Path(a) for a in adapter] if isinstance(adapter, (list, tuple)) else [Path(adapter)]
 

@@ -33,7 +33,7 @@ RELEASE_TEMPERATURE = 0.01     # only for probabilities (softmax); the release r
 
 # %% ../../nbs/39_sattxt.release.ipynb #1d7cbd51
 def release_preprocess(img, size: int = RELEASE_SIZE) -> torch.Tensor:
-    "Image (PIL, uint8 HWC array or float [0,1] CHW tensor) -> float [0,1] `(3, size, size)`: bicubic resize, centre crop"
+    "Image (PIL, uint8 HWC array, float [0,1] CHW tensor) -> float [0,1] `(3, size, size)`: bicubic resize, centre crop"
     from torchvision.transforms.v2 import functional as TF
     import numpy as np
     if not torch.is_tensor(img):
@@ -53,7 +53,7 @@ def _check_preset(preset: str) -> float:
 # %% ../../nbs/39_sattxt.release.ipynb #ec13bc16
 def release_image_encoder(dinov3=None, name: str = RELEASE_BACKBONE, preset: str = 'unit', img_size: int = RELEASE_SIZE,
                           head_depth: int = 2, head_drop_path: float = 0.3, freeze_backbone: bool = True) -> RGBStudent:
-    "The release's vision tower: timm DINOv3 `name` (+ `dinov3` weights) and the 2-block SwiGLU head; CLIP normalisation"
+    "The release's vision tower: timm DINOv3 `name` (+ `dinov3` weights), the 2-block SwiGLU head, CLIP normalisation"
     scale = _check_preset(preset)
     sd = None
     if dinov3 is not None:
@@ -160,7 +160,7 @@ def _register_release(vlm: VLM, files: dict, opts: dict):
 
 # %% ../../nbs/39_sattxt.release.ipynb #db4742da
 def save_release_heads(vlm: VLM, folder: Union[str, Path], pt: bool = False) -> dict:
-    "Write a release-architecture VLM's heads in the release's key names: `sattxt_{vision,text}_head.safetensors` (+`.pt`)"
+    "Write a release-architecture VLM's heads in the release's names: `sattxt_{vision,text}_head.safetensors` (+`.pt`)"
     enc, head = vlm.image_encoder, vlm.head
     if getattr(head.g_v, 'kind', None) != 'identity':
         raise DataError("the release has no G_v: train with Stage1Config(proj_kind='identity') to write its heads")
@@ -187,7 +187,8 @@ def _find_release_files(folder: Path) -> dict:
     ada = [d for d in dirs if (d/'adapter_config.json').is_file()]
     return dict(vision_head=first(p for s in ('.safetensors', '.pt') for p in [folder/f'sattxt_vision_head{s}']
                                   if p.is_file()),
-                text_head=first(p for s in ('.safetensors', '.pt') for p in [folder/f'sattxt_text_head{s}'] if p.is_file()),
+                text_head=first(p for s in ('.safetensors', '.pt') for p in [folder/f'sattxt_text_head{s}']
+                                if p.is_file()),
                 dinov3=first(folder.glob('dinov3*.pth')) or first(folder.glob('dinov3*.safetensors')),
                 llama=first(d for d in dirs if (d/'config.json').is_file() and d not in ada),
                 mntp=first(d for d in ada if 'mntp' in d.name.lower() and 'simcse' not in d.name.lower()),
@@ -200,9 +201,11 @@ def release_files(folder: Union[str, Path]) -> dict:
     folder = resolve_model_path(folder, 'release folder')
     if (folder/'release.json').is_file():
         spec = read_json(folder/'release.json', 'release spec')
-        bad = sorted(set(spec) - set(RELEASE_KEYS) - {'backbone', 'preset', 'img_size'}) if isinstance(spec, dict) else 0
+        extra = {'backbone', 'preset', 'img_size'}
+        bad = sorted(set(spec) - set(RELEASE_KEYS) - extra) if isinstance(spec, dict) else 0
         if not isinstance(spec, dict) or bad:
-            raise DataError(f"{folder/'release.json'}: unknown keys {bad}; it takes {list(RELEASE_KEYS)}, backbone, preset")
+            raise DataError(f"{folder/'release.json'}: unknown keys {bad}; it takes {list(RELEASE_KEYS)}, "
+                            f"backbone, preset")
         out = {k: (folder/v if k in RELEASE_KEYS else v) for k, v in spec.items()}
     else: out = _find_release_files(folder)
     missing = [k for k in RELEASE_KEYS if out.get(k) is None]
@@ -231,7 +234,8 @@ def write_tiny_release(folder: Union[str, Path], seed: int = 0) -> Path:
     name = 'vit_small_patch16_dinov3'
     torch.manual_seed(seed)
     bb = timm.create_model(name, pretrained=False, num_classes=0).state_dict()
-    ren = lambda k: k.replace('reg_token', 'storage_tokens').replace('gamma_1', 'ls1.gamma').replace('gamma_2', 'ls2.gamma')
+    ren = lambda k: (k.replace('reg_token', 'storage_tokens').replace('gamma_1', 'ls1.gamma')
+                     .replace('gamma_2', 'ls2.gamma'))
     torch.save({ren(k): v for k, v in bb.items()}, folder/'dinov3_vits16_random.pth')
     vh = vision_head_state_dict(release_image_encoder(name=name))
     torch.save({k: torch.full_like(v, .5) if k.endswith('gamma') else v + rnd(*v.shape) for k, v in vh.items()},
@@ -240,7 +244,8 @@ def write_tiny_release(folder: Union[str, Path], seed: int = 0) -> Path:
     tok.add_special_tokens({'additional_special_tokens': ['<|start_header_id|>', '<|end_header_id|>', '<|eot_id|>']})
     llama = folder/'Meta-Llama-3-8B-Instruct-tiny'
     LlamaModel(LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                           num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=600)).save_pretrained(llama)
+                           num_attention_heads=4, num_key_value_heads=2,
+                           max_position_embeddings=600)).save_pretrained(llama)
     tok.save_pretrained(llama)
     mods = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']
     with warnings.catch_warnings():
@@ -255,6 +260,7 @@ def write_tiny_release(folder: Union[str, Path], seed: int = 0) -> Path:
     torch.save({'ln.weight': 1 + rnd(64), 'ln.bias': rnd(64), 'proj.weight': rnd(768, 64, scale=0.2)},
                folder/'sattxt_text_head.pt')
     write_json(folder/'release.json', dict(vision_head='sattxt_vision_head.pt', text_head='sattxt_text_head.pt',
-                                           dinov3='dinov3_vits16_random.pth', llama=llama.name, mntp='LLM2Vec-tiny-mntp',
+                                           dinov3='dinov3_vits16_random.pth', llama=llama.name,
+                                           mntp='LLM2Vec-tiny-mntp',
                                            simcse='LLM2Vec-tiny-mntp-unsup-simcse', backbone=name))
     return folder
