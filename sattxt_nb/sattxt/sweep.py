@@ -4,7 +4,7 @@
 
 # %% ../../nbs/34a_sattxt.sweep.ipynb #be18d777
 from __future__ import annotations
-import copy, json, time
+import contextlib, copy, io, json, time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -74,7 +74,7 @@ def label_finetune(enc: nn.Module, stats: BandStats, train: PairedPatches, epoch
             logits = head(enc(xb.to(device)))
             loss = F.cross_entropy(logits, y[idx].to(device))
             opt.zero_grad(); loss.backward(); opt.step()
-            ls.append(float(loss) * len(idx)); hit += int((logits.argmax(1).cpu() == y[idx]).sum())
+            ls.append(float(loss.detach()) * len(idx)); hit += int((logits.argmax(1).cpu() == y[idx]).sum())
         hist.append(dict(loss=sum(ls) / len(x), train_acc=hit / len(x)))
     return enc.freeze(), dict(epochs=epochs, lr=lr, bs=bs, seed=seed, classes=classes, history=hist)
 
@@ -98,7 +98,8 @@ def teacher_ladder(train: PairedPatches, out_dir: Union[str, Path], demo_teacher
         if mae_patches is None: raise DataError("teacher_ladder: mae_cfg given without mae_patches")
         p = np.concatenate([mae_patches, train.ms])                  # unlabelled: no label of `train` is used
         t0 = time.time()
-        enc, st, m = pretrain_mae_teacher(p, mae_cfg, Path(out_dir)/'mae_long', device)
+        with contextlib.redirect_stdout(io.StringIO()):              # the MAE's per-epoch log lines
+            enc, st, m = pretrain_mae_teacher(p, mae_cfg, Path(out_dir)/'mae_long', device)
         rungs.append(_rung('longer MAE', 'mae', enc, st, f'{mae_cfg.epochs}-epoch MAE on {len(p)} unlabelled patches',
                            mae=mae_cfg.to_dict(), mae_metrics=dict(m, seconds=round(time.time() - t0, 1))))
     if ceiling:
