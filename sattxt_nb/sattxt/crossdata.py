@@ -216,8 +216,9 @@ def crossdata_features(student, encoder, sources: Sequence[CaptionSource], sets:
 
 # %% ../../nbs/37a_sattxt.crossdata.ipynb #008e3907
 def protocol_label(set_name: str, source_datasets: Sequence[str]) -> str:
-    "'seen-class' if a training source comes from dataset `set_name`, else 'unseen-dataset'."
-    return 'seen-class' if set_name in set(source_datasets) else 'unseen-dataset'
+    "'seen-class' if a training source comes from dataset `set_name` (or `set_name` is '<dataset>_<split>')."
+    seen = any(set_name == d or set_name.startswith(f'{d}_') for d in source_datasets)
+    return 'seen-class' if seen else 'unseen-dataset'
 
 def shuffled_label_chance(scores, labels, draws: int = 20, seed: int = 0) -> dict:
     "Top-1 of `scores`' predictions against `draws` random permutations of `labels`: mean and std."
